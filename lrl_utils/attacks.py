@@ -1,0 +1,28 @@
+"""The fast gradient sign method (Goodfellow et al. 2015), the paper's attack."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .checks import check_images
+
+
+def fgsm(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float,
+         clip: tuple[float, float] | None = (-1.0, 1.0)) -> torch.Tensor:
+    """x_adv = clip(x + eps * sign(d loss / d x)), with the model in eval mode (no dropout)."""
+    check_images(x)
+    if eps < 0:
+        raise ValueError(f"eps is a noise magnitude and must be >= 0; got {eps}")
+    if y.shape != (x.shape[0],):
+        raise ValueError(f"y must hold one label per image, shape [{x.shape[0]}]; got {tuple(y.shape)}")
+    was_training = model.training
+    model.eval()
+    try:
+        x = x.detach().clone().requires_grad_(True)
+        # Summed, not averaged: the sign is the same, and small per-image gradients do not underflow.
+        loss = F.cross_entropy(model(x), y, reduction="sum")
+        grad, = torch.autograd.grad(loss, x)
+    finally:
+        model.train(was_training)
+    x_adv = x.detach() + eps * grad.sign()
+    return x_adv.clamp(*clip) if clip is not None else x_adv

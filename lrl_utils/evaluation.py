@@ -1,0 +1,30 @@
+"""Accuracy with a 95 % confidence interval, and the exact McNemar test for paired defenses."""
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import binomtest
+
+
+def accuracy_ci(correct, confidence: float = 0.95) -> dict:
+    """Accuracy of a 0/1 vector with its Wilson score interval (scipy's binomtest)."""
+    correct = np.asarray(correct, dtype=bool).ravel()
+    if correct.size == 0:
+        raise ValueError("accuracy of zero images is undefined")
+    k, n = int(correct.sum()), int(correct.size)
+    ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return {"accuracy": k / n, "ci_low": float(ci.low), "ci_high": float(ci.high), "correct": k, "n": n}
+
+
+def mcnemar_exact(correct_a, correct_b) -> dict:
+    """Exact (binomial) McNemar test of two classifiers scored on the same images.
+
+    ``only_a``/``only_b`` count the images that exactly one of them gets right; under the null hypothesis
+    of equal accuracy each discordant image is a fair coin, so p is a two-sided binomial test.
+    """
+    a = np.asarray(correct_a, dtype=bool).ravel()
+    b = np.asarray(correct_b, dtype=bool).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"McNemar's test needs the same images for both: got {a.size} and {b.size} results")
+    only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
+    p = binomtest(only_a, only_a + only_b, 0.5).pvalue if only_a + only_b else 1.0
+    return {"only_a": only_a, "only_b": only_b, "p_value": float(p)}

@@ -1,0 +1,107 @@
+"""Tables and metrics of the results: per-image rows, per-variant metrics, the paper comparison."""
+from __future__ import annotations
+
+import os
+import platform
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from .evaluation import accuracy_ci, mcnemar_exact
+
+# The numbers the paper reports (J. Cho, "Add latent restriction loss when recovering latent vector").
+PAPER = {
+    "classifier_clean": 0.9938,
+    "no_defense": 0.014,
+    "defensegan": 0.553,
+    "lrl": 0.641,
+}
+PER_IMAGE_COLUMNS = ["index", "label", "pred_clean", "pred_adv", "pred_defended",
+                     "reconstruction_mse", "restriction"]
+
+
+def per_image_table(attack: dict, result, pred_defended: torch.Tensor) -> pd.DataFrame:
+    """One row per evaluated image, in the attack stage's order."""
+    return pd.DataFrame({
+        "index": attack["indices"].numpy(),
+        "label": attack["labels"].numpy(),
+        "pred_clean": attack["pred_clean"].numpy(),
+        "pred_adv": attack["pred_adv"].numpy(),
+        "pred_defended": pred_defended.numpy(),
+        "reconstruction_mse": result.reconstruction_mse.numpy(),
+        "restriction": result.restriction.numpy(),
+    })[PER_IMAGE_COLUMNS]
+
+
+def variant_metrics(table: pd.DataFrame) -> dict:
+    """What `dvc metrics show` prints for a variant: defended accuracy (with CI) and mean losses."""
+    return {
+        "defended_accuracy": accuracy_ci(table.pred_defended == table.label),
+        "mean_reconstruction_mse": float(table.reconstruction_mse.mean()),
+        "mean_restriction": float(table.restriction.mean()),
+    }
+
+
+def run_info(started: float, **details) -> dict:
+    """How a stage ran: its wall time (from ``started``, a perf_counter value), settings and machine."""
+    return {"seconds": round(time.perf_counter() - started, 1), **details, "machine": machine_info()}
+
+
+def results_table(classifier_metrics: dict, attack_metrics: dict, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The paper's table beside ours: accuracy with its 95 % Wilson interval, in percent."""
+    rows = [("classifier clean accuracy (test set)", "classifier_clean", classifier_metrics["test_accuracy"]),
+            ("FGSM, no defense", "no_defense", attack_metrics["adversarial_accuracy"])]
+    names = {"defensegan": "FGSM, Defense-GAN (alpha 0)", "lrl": "FGSM, Defense-GAN + restriction (alpha 1)"}
+    for variant, table in tables.items():
+        rows.append((names.get(variant, f"FGSM, {variant}"), variant,
+                     accuracy_ci(table.pred_defended == table.label)))
+    return pd.DataFrame([{
+        "setting": label,
+        "paper %": 100 * PAPER[key] if key in PAPER else float("nan"),
+        "this repo %": 100 * acc["accuracy"],
+        "95% CI": f"{100 * acc['ci_low']:.1f} - {100 * acc['ci_high']:.1f}",
+        "n": acc["n"],
+    } for label, key, acc in rows])
+
+
+def compare_variants(tables: dict[str, pd.DataFrame], a: str, b: str) -> dict:
+    """Exact McNemar test of variant ``b`` against ``a`` on the same images."""
+    ta, tb = tables[a], tables[b]
+    if not (ta["index"].to_numpy() == tb["index"].to_numpy()).all():
+        raise ValueError(f"variants {a!r} and {b!r} were evaluated on different images")
+    return mcnemar_exact(tb.pred_defended == tb.label, ta.pred_defended == ta.label)
+
+
+def machine_info() -> dict:
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else _cpu_name()
+    return {"platform": platform.platform(), "device": device, "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+            "date": time.strftime("%Y-%m-%d")}
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "cpu"
+
+
+def project_root(start=None) -> Path:
+    """The folder holding dvc.yaml, searched upwards from ``start`` (default: the working directory)."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "dvc.yaml").is_file():
+            return folder
+    raise FileNotFoundError(f"no dvc.yaml in {here} or above: run from inside the project")
+
+
+def use_project_root() -> Path:
+    """Make paths relative to the project root, wherever the notebook was opened (JupyterLab, nbval)."""
+    root = project_root()
+    os.chdir(root)
+    return root

@@ -1,0 +1,31 @@
+import numpy as np
+import pytest
+from scipy.stats import binom, norm
+
+from lrl_utils import accuracy_ci, mcnemar_exact
+
+
+def test_wilson_interval_matches_the_formula():
+    correct = np.r_[np.ones(553), np.zeros(447)]
+    got = accuracy_ci(correct)
+    k, n, z = 553, 1000, norm.ppf(0.975)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    assert got["accuracy"] == 0.553 and got["n"] == 1000
+    assert got["ci_low"] == pytest.approx(centre - half, abs=1e-9)
+    assert got["ci_high"] == pytest.approx(centre + half, abs=1e-9)
+
+
+def test_exact_mcnemar_is_a_binomial_test_on_discordant_pairs():
+    a = np.array([1] * 10 + [0] * 2 + [1] * 50 + [0] * 38, bool)
+    b = np.array([0] * 10 + [1] * 2 + [1] * 50 + [0] * 38, bool)
+    got = mcnemar_exact(a, b)
+    assert (got["only_a"], got["only_b"]) == (10, 2)
+    assert got["p_value"] == pytest.approx(2 * binom.cdf(2, 12, 0.5), abs=1e-12)
+    assert mcnemar_exact(a, a)["p_value"] == 1.0
+
+
+def test_mcnemar_needs_paired_results():
+    with pytest.raises(ValueError, match="same images"):
+        mcnemar_exact([1, 0], [1, 0, 1])

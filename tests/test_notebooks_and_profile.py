@@ -1,0 +1,78 @@
+"""The notebooks' contract: one `parameters` cell of plain literals, defaults = the quick profile, no outputs."""
+import ast
+import json
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+QUICK = yaml.safe_load((REPO / "profiles" / "quick.yaml").read_text())
+PAPER = yaml.safe_load((REPO / "params.yaml").read_text())
+
+# notebook parameter -> key in the profile (dotted), for the parameters that come from params.yaml
+FROM_PROFILE = {
+    "01_train_classifier": {"data_dir": "data.dir", "epochs": "classifier.epochs", "seed": "seed",
+                            "batch_size": "classifier.batch_size", "lr": "classifier.lr",
+                            "train_limit": "classifier.train_limit", "device": "device"},
+    "02_train_gan": {"data_dir": "data.dir", "latent_dim": "gan.latent_dim", "epochs": "gan.epochs",
+                     "batch_size": "gan.batch_size", "lr": "gan.lr", "beta1": "gan.beta1",
+                     "train_limit": "gan.train_limit", "seed": "seed", "device": "device"},
+    "03_attack_fgsm": {"data_dir": "data.dir", "eps": "attack.eps", "eval_images": "attack.eval_images",
+                       "eval_seed": "attack.eval_seed", "device": "device"},
+    "04_recover_latents": {"latent_dim": "gan.latent_dim", "steps": "recover.steps", "lr": "recover.lr",
+                           "beta1": "recover.beta1", "beta2": "recover.beta2", "restarts": "recover.restarts",
+                           "reference": "recover.reference", "select": "recover.select",
+                           "chunk_images": "recover.chunk_images", "batch_size": "recover.batch_size",
+                           "seed": "seed", "device": "device", "variants": "variants"},
+    "05_analysis": {},
+}
+
+
+def _lookup(profile, dotted):
+    for part in dotted.split("."):
+        profile = profile[part]
+    return profile
+
+
+def _parameters(path):
+    cells = json.loads(path.read_text())["cells"]
+    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: {len(tagged)} cells tagged 'parameters', expected one"
+    values = {}
+    for statement in ast.parse("".join(tagged[0]["source"])).body:
+        assert isinstance(statement, ast.Assign) and len(statement.targets) == 1, ast.dump(statement)
+        values[statement.targets[0].id] = ast.literal_eval(statement.value)  # plain literals only
+    return values
+
+
+def test_the_five_ordered_notebooks_are_there():
+    assert [p.stem for p in NOTEBOOKS] == list(FROM_PROFILE)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_parameter_defaults_are_the_quick_profile(path):
+    values = _parameters(path)
+    for name, key in FROM_PROFILE[path.stem].items():
+        assert values[name] == _lookup(QUICK, key), f"{path.name}: {name} differs from profiles/quick.yaml {key}"
+    outputs = [v for k, v in values.items() if k.endswith(("_path", "_dir")) and k != "data_dir" and k != "resume_dir"]
+    assert all(v.startswith("quick/") for v in outputs), "quick runs must write under the git-ignored quick/"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs(path):
+    cells = json.loads(path.read_text())["cells"]
+    assert not any(c.get("outputs") or c.get("execution_count") for c in cells if c["cell_type"] == "code")
+
+
+def test_profiles_have_the_same_shape_and_params_hold_the_paper_settings():
+    def keys(d, prefix=""):
+        return {prefix + k for k in d} | {x for k, v in d.items() if isinstance(v, dict) and k != "variants"
+                                          for x in keys(v, prefix + k + ".")}
+    assert keys(QUICK) == keys(PAPER)
+    assert PAPER["gan"]["latent_dim"] == 256 and PAPER["attack"]["eps"] == 0.7
+    assert PAPER["attack"]["eval_images"] == 1000
+    assert (PAPER["recover"]["steps"], PAPER["recover"]["lr"], PAPER["recover"]["restarts"]) == (200, 0.001, 10)
+    assert (PAPER["recover"]["beta1"], PAPER["recover"]["beta2"]) == (0.9, 0.999)
+    assert PAPER["variants"] == {"defensegan": {"alpha": 0.0}, "lrl": {"alpha": 1.0}}

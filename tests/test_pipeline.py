@@ -1,0 +1,53 @@
+"""`dvc repro` really runs the pipeline: on a copy of the project whose params.yaml is the quick profile."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from conftest import REPO
+
+DVC = str(Path(sys.executable).with_name("dvc"))
+STAGES = ["data", "train_classifier", "train_gan", "attack", "recover@defensegan", "recover@lrl", "analysis"]
+
+
+def _run(args, cwd, env=None, timeout=1200):
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    return done.stdout
+
+
+def test_dvc_repro_runs_every_stage_of_the_quick_profile(tmp_path, mnist_source):
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ["dvc.yaml", "lrl_utils", "notebooks", "profiles", ".dvcignore"]:
+        (shutil.copytree if (REPO / name).is_dir() else shutil.copy)(REPO / name, project / name)
+    shutil.copy(REPO / "profiles" / "quick.yaml", project / "params.yaml")
+    # The stages call `python` and `papermill`: those of this environment, as if it were activated.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = {**os.environ, "LRL_MNIST_DIR": str(mnist_source), "PYTHONPATH": str(project), "PATH": path}
+    _run(["git", "init", "-q"], project)
+    _run([DVC, "init", "-q"], project)
+
+    log = _run([DVC, "repro"], project, env)
+
+    for stage in STAGES:
+        assert f"Running stage '{stage}'" in log, f"stage {stage} did not run:\n{log[-3000:]}"
+    assert "up to date" in _run([DVC, "status"], project, env)
+    lock = yaml.safe_load((project / "dvc.lock").read_text())["stages"]
+    assert set(lock) == set(STAGES)
+    for stage in lock.values():
+        for out in stage.get("outs", []):
+            assert (project / out["path"]).exists(), out["path"]
+    metrics = json.loads(_run([DVC, "metrics", "show", "--json"], project, env))
+    shown = json.dumps(metrics)
+    for key in ["test_accuracy", "adversarial_accuracy", "defended_accuracy", "mcnemar_p_value", "lrl_accuracy"]:
+        assert key in shown, key
+    executed = json.loads((project / "results/notebooks/05_analysis.ipynb").read_text())
+    assert any(c.get("outputs") for c in executed["cells"] if c["cell_type"] == "code")
+    table = (project / "results/recover/lrl/per_image.csv").read_text().splitlines()
+    assert table[0] == "index,label,pred_clean,pred_adv,pred_defended,reconstruction_mse,restriction"
+    assert len(table) == 1 + yaml.safe_load((project / "params.yaml").read_text())["attack"]["eval_images"]

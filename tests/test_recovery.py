@@ -1,0 +1,113 @@
+import pytest
+import torch
+
+from lrl_utils import Generator, initial_latents, recover_latents, recover_latents_resumable, select_restarts
+
+
+def _images(generator, n, seed=0):
+    with torch.no_grad():
+        return generator(torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(seed)))
+
+
+def test_finds_a_planted_latent(tiny_generator):
+    x = _images(tiny_generator, 4)
+    result = recover_latents(tiny_generator, x, steps=400, lr=0.05, restarts=3, progress=False)
+    assert result.reconstruction_mse.max().item() < 1e-4
+    torch.testing.assert_close(result.x_rec, x, atol=2e-2, rtol=0)
+    assert result.z.shape == (4, 8) and result.restart_z.shape == (4, 3, 8)
+
+
+def test_result_is_independent_of_batch_and_chunking(tiny_generator):
+    x = _images(tiny_generator, 6, seed=1)
+    kwargs = dict(steps=30, lr=0.01, restarts=4, alpha=1.0, progress=False)
+    whole = recover_latents(tiny_generator, x, **kwargs)
+    for batch_size in (1, 5, 24):
+        chunked = recover_latents(tiny_generator, x, batch_size=batch_size, **kwargs)
+        torch.testing.assert_close(chunked.restart_z, whole.restart_z, atol=1e-5, rtol=0)
+    alone = recover_latents(tiny_generator, x[3:4], image_ids=[3], **kwargs)
+    torch.testing.assert_close(alone.z[0], whole.z[3], atol=1e-5, rtol=0)
+    torch.testing.assert_close(alone.restart_reconstruction_mse[0], whole.restart_reconstruction_mse[3],
+                               atol=1e-6, rtol=0)
+
+
+def test_independent_of_batch_with_the_dcgan_and_sampled_reference():
+    generator = Generator(256).eval()
+    x = _images(generator, 3, seed=2).clamp(-1, 1)
+    kwargs = dict(steps=5, restarts=2, alpha=1.0, reference="samples", progress=False)
+    whole = recover_latents(generator, x, **kwargs)
+    alone = recover_latents(generator, x[2:], image_ids=[2], batch_size=1, **kwargs)
+    torch.testing.assert_close(alone.restart_z[0], whole.restart_z[2], atol=1e-5, rtol=0)
+
+
+def test_restarts_start_from_seeded_standard_normal_draws(tiny_generator):
+    x = _images(tiny_generator, 2)
+    result = recover_latents(tiny_generator, x, steps=1, lr=1e-9, restarts=3, seed=5, progress=False)
+    torch.testing.assert_close(result.restart_z, initial_latents(5, [0, 1], 3, 8), atol=1e-6, rtol=0)
+    z = initial_latents(0, range(200), 10, 256)
+    assert abs(z.mean().item()) < 0.01 and abs(z.std().item() - 1) < 0.01
+    assert not torch.equal(initial_latents(0, [0], 1, 8), initial_latents(1, [0], 1, 8))
+
+
+def test_restriction_pulls_latents_towards_the_normal(tiny_generator):
+    x = _images(tiny_generator, 4, seed=3)
+    kwargs = dict(steps=100, lr=0.05, restarts=2, progress=False)
+    free = recover_latents(tiny_generator, x, alpha=0.0, **kwargs)
+    restricted = recover_latents(tiny_generator, x, alpha=10.0, **kwargs)
+    assert restricted.restart_restriction.mean() < free.restart_restriction.mean()
+
+
+def test_selection_rules():
+    mse = torch.tensor([[0.10, 0.20, 0.30], [0.5, 0.4, 0.6]])
+    restriction = torch.tensor([[0.90, 0.15, 0.00], [0.0, 0.3, 0.0]])
+    assert select_restarts(mse, restriction, 1.0, "reconstruction").tolist() == [0, 1]
+    assert select_restarts(mse, restriction, 1.0, "total").tolist() == [2, 0]
+    assert select_restarts(mse, restriction, 0.0, "total").tolist() == [0, 1]
+
+
+def test_kept_restart_follows_the_selection_rule(tiny_generator):
+    x = _images(tiny_generator, 5, seed=4)
+    result = recover_latents(tiny_generator, x, steps=20, lr=0.01, restarts=4, alpha=1.0, progress=False)
+    assert torch.equal(result.best_restart, result.restart_reconstruction_mse.argmin(1))
+    torch.testing.assert_close(result.reconstruction_mse, result.restart_reconstruction_mse.min(1).values)
+    total = recover_latents(tiny_generator, x, steps=20, lr=0.01, restarts=4, alpha=1.0, select="total",
+                            progress=False)
+    score = total.restart_reconstruction_mse + total.restart_restriction
+    assert torch.equal(total.best_restart, score.argmin(1))
+
+
+def test_generator_is_frozen_in_eval_mode_and_restored(tiny_generator):
+    tiny_generator.train()
+    tiny_generator.linear.weight.requires_grad_(True)
+    tiny_generator.linear.bias.requires_grad_(False)
+    before = {k: v.clone() for k, v in tiny_generator.state_dict().items()}
+    seen = []
+    tiny_generator.register_forward_pre_hook(lambda m, _: seen.append((m.training, m.linear.weight.requires_grad)))
+    recover_latents(tiny_generator, torch.zeros(2, 1, 4, 4), steps=3, restarts=2, progress=False)
+    assert seen and all(mode == (False, False) for mode in seen)
+    assert tiny_generator.training
+    assert tiny_generator.linear.weight.requires_grad and not tiny_generator.linear.bias.requires_grad
+    for k, v in tiny_generator.state_dict().items():
+        assert torch.equal(v, before[k]), k  # BatchNorm running stats untouched too
+
+
+def test_resumable_recovery_equals_one_call_and_resumes(tiny_generator, tmp_path):
+    x = _images(tiny_generator, 5, seed=5)
+    ids = [10, 20, 30, 40, 50]
+    settings = dict(steps=15, lr=0.01, restarts=2, alpha=1.0, progress=False)
+    whole = recover_latents(tiny_generator, x, image_ids=ids, **settings)
+    logs = []
+    first = recover_latents_resumable(tiny_generator, x, ids, tmp_path, chunk_images=2, log=logs.append, **settings)
+    torch.testing.assert_close(first.restart_z, whole.restart_z, atol=1e-5, rtol=0)
+    (chunk_dir,) = list(tmp_path.iterdir())
+    assert sorted(p.name for p in chunk_dir.glob("chunk_*.pt")) == [
+        "chunk_000000.pt", "chunk_000002.pt", "chunk_000004.pt"]
+    (chunk_dir / "chunk_000002.pt").unlink()  # as if the run had been cut off there
+    logs.clear()
+    again = recover_latents_resumable(tiny_generator, x, ids, tmp_path, chunk_images=2, log=logs.append, **settings)
+    assert [line.split(":")[1].strip().split(",")[0] for line in logs] == ["loaded from " + str(chunk_dir / "chunk_000000.pt"),
+                                                                         "recovered", "loaded from " + str(chunk_dir / "chunk_000004.pt")]
+    torch.testing.assert_close(again.z, first.z, atol=0, rtol=0)
+    other = recover_latents_resumable(tiny_generator, x, ids, tmp_path, chunk_images=2, log=logs.append,
+                                      **{**settings, "alpha": 0.0})
+    assert len(list(tmp_path.iterdir())) == 2  # other settings, another folder: nothing reused or overwritten
+    assert not torch.equal(other.z, first.z)
