@@ -6,20 +6,26 @@ import time
 from pathlib import Path
 
 from . import artifacts
+from .checks import check_choice
 from .reporting import per_image_table, run_info, variant_metrics
 from .resumable import recover_latents_resumable
 from .training import predict
 
 
+INPUTS = {"adversarial": "x_adv", "clean": "x_clean"}
+
+
 def evaluate_defense(classifier, generator, attack: dict, out_dir, *, resume_dir, chunk_images: int,
-                     inputs: str = "x_adv", **settings):
-    """Defend ``attack[inputs]`` with ``recover_latents(**settings)``; writes into ``out_dir``:
+                     inputs: str = "adversarial", **settings):
+    """Defend the attack stage's ``inputs`` images ("adversarial": x_adv, or "clean": x_clean, to
+    measure what the defense costs) with ``recover_latents(**settings)``; writes into ``out_dir``:
     per_image.csv (one row per image), metrics.json, run.json (settings, wall time, machine) and
     recovery.pt (kept and per-restart latents and losses).
     Returns the per-image table, the metrics and the recovery result.
     """
+    check_choice("inputs", inputs, INPUTS)
     started = time.perf_counter()
-    result = recover_latents_resumable(generator, attack[inputs], attack["indices"], resume_dir,
+    result = recover_latents_resumable(generator, attack[INPUTS[inputs]], attack["indices"], resume_dir,
                                        chunk_images=chunk_images, **settings)
     table = per_image_table(attack, result, predict(classifier, result.x_rec))
     described = {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()

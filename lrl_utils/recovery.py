@@ -7,6 +7,8 @@ each latent's gradient, and so its whole trajectory, independent of the other la
 """
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,10 +16,13 @@ import torch
 from tqdm.auto import tqdm
 
 from .checks import check_at_least_one, check_choice, check_images, resolve_device
-from .restriction import REFERENCES, latent_restriction_loss
+from .restriction import REFERENCES, latent_restriction_loss, standard_normal_quantiles
 
 SELECT_RULES = ("reconstruction", "total")
-DEFAULT_CHUNK = 4096  # latents optimised at once when batch_size is not given
+PRECISIONS = ("fp32", "bf16", "tf32")
+SAMPLE_SIZE = 10_000        # N(0, 1) sample drawn each step for reference="samples", as the author's code
+MEMORY_BUDGET = 2 * 2**30   # bytes of activations per chunk on the CPU when batch_size is automatic
+MAX_BATCH = 8192
 
 
 @dataclass
@@ -84,11 +89,19 @@ def recover_latents(
     device=None,
     progress: bool = True,
     latent_dim: int | None = None,
+    compile: bool = False,
+    precision: str = "fp32",
 ) -> RecoveryResult:
     """Find, for each image in ``x`` ([N, C, H, W] in [-1, 1]), the latent whose G(z) is closest.
 
     ``batch_size`` caps how many latents (images x restarts) are optimised at once (None or 0:
-    automatic); the result does not depend on it. ``device`` defaults to the generator's device.
+    automatic: as many as fit a memory budget); the result does not depend on it. ``device``
+    defaults to the generator's device.
+
+    Speed options: ``compile=True`` runs each step through ``torch.compile`` (falling back to eager,
+    with a warning, where compilation is unavailable); ``precision="bf16"`` runs the generator under
+    bfloat16 autocast, ``"tf32"`` allows TF32 matmuls on CUDA. Both change the numbers slightly: fp32
+    is the exact path.
 
     Image i's restart inits are drawn on the CPU from (``seed``, ``image_ids[i]``) (ids default to
     0..N-1; pass test-set indices), so an image's result does not depend on which images share its
@@ -100,6 +113,7 @@ def recover_latents(
         raise ValueError(f"image_ids must name each of the {len(x)} images; got {len(image_ids)} ids")
     check_choice("reference", reference, REFERENCES)
     check_choice("select", select, SELECT_RULES)
+    check_choice("precision", precision, PRECISIONS)
     if alpha < 0:
         raise ValueError(f"alpha weighs the restriction loss and must be >= 0; got {alpha}")
     if batch_size:
@@ -113,7 +127,6 @@ def recover_latents(
 
     n = x.shape[0]
     total = n * restarts
-    chunk = batch_size or min(total, DEFAULT_CHUNK)
     z_init = initial_latents(seed, range(n) if image_ids is None else image_ids, restarts, latent_dim)
     z_init = z_init.reshape(total, latent_dim)
     image_of = torch.arange(n).repeat_interleave(restarts)
@@ -123,14 +136,16 @@ def recover_latents(
     generator.eval().requires_grad_(False)
     try:
         _check_generator_fits(generator, latent_dim, x, device)
+        chunk = batch_size or min(total, auto_batch_size(generator, latent_dim, device))
+        step = _Step(generator, alpha, compile, precision, device)
         bar = tqdm(total=total * steps, unit="latent-step", unit_scale=True, disable=not progress,
                    mininterval=5.0, desc=f"recover alpha={alpha:g}")
         finals = []
         for start in range(0, total, chunk):
             idx = slice(start, min(start + chunk, total))
             finals.append(_optimise_chunk(
-                generator, z_init[idx], x[image_of[idx]], steps=steps, lr=lr, betas=betas,
-                alpha=alpha, reference=reference, seed=seed, device=device, bar=bar))
+                step, z_init[idx], x[image_of[idx]], steps=steps, lr=lr, betas=betas,
+                reference=reference, seed=seed, device=device, bar=bar))
         bar.close()
     finally:
         generator.train(was_training)
@@ -150,26 +165,79 @@ def recover_latents(
     )
 
 
-def _optimise_chunk(generator, z0, target, *, steps, lr, betas, alpha, reference, seed, device, bar):
+def _optimise_chunk(step, z0, target, *, steps, lr, betas, reference, seed, device, bar):
     """Adam on a chunk of latents; returns their final z, MSE, W1-to-quantiles and G(z), on the CPU."""
     z = z0.to(device).clone().requires_grad_(True)
     target = target.to(device)
     optimiser = torch.optim.Adam([z], lr=lr, betas=betas)
+    quantiles = standard_normal_quantiles(z.shape[1], device=device)
     # The same reference-sample sequence for every chunk keeps results independent of chunking.
     samples = torch.Generator().manual_seed(seed + 1) if reference == "samples" else None
     for _ in range(steps):
         optimiser.zero_grad(set_to_none=True)
-        loss = _reconstruction_mse(generator(z), target)
-        if alpha:
-            loss = loss + alpha * latent_restriction_loss(z, reference, generator=samples)
-        loss.sum().backward()
+        ref = quantiles if samples is None else torch.randn(SAMPLE_SIZE, generator=samples).to(device)
+        step(z, target, ref).sum().backward()
         optimiser.step()
         bar.update(z.shape[0])
     with torch.no_grad():
-        x_rec = generator(z)
+        x_rec = step.generator(z)
         mse = _reconstruction_mse(x_rec, target)
-        restriction = latent_restriction_loss(z, "quantiles")
+        restriction = latent_restriction_loss(z, quantiles)
     return z.detach().cpu(), mse.cpu(), restriction.cpu(), x_rec.cpu()
+
+
+class _Step:
+    """Per-latent loss of one step, eager or through torch.compile, in fp32 or reduced precision."""
+
+    def __init__(self, generator, alpha: float, compile: bool, precision: str, device: torch.device):
+        self.generator, self.alpha, self.precision, self.device = generator, float(alpha), precision, device
+        self.compiled = torch.compile(self._loss, dynamic=False) if compile else None
+
+    def __call__(self, z, target, ref):
+        if self.compiled is not None:
+            try:
+                return self.compiled(z, target, ref)
+            except Exception as err:  # no C++ compiler, unsupported platform, ...
+                warnings.warn(f"torch.compile is unavailable here ({type(err).__name__}: {err}); "
+                              f"recovering in eager mode", RuntimeWarning, stacklevel=2)
+                self.compiled = None
+        return self._loss(z, target, ref)
+
+    def _loss(self, z, target, ref):
+        with _precision(self.precision, self.device):
+            x_rec = self.generator(z)
+        loss = _reconstruction_mse(x_rec.float(), target)
+        if self.alpha:
+            loss = loss + self.alpha * latent_restriction_loss(z, ref)
+        return loss
+
+
+@contextmanager
+def _precision(precision: str, device: torch.device):
+    if precision == "bf16":
+        with torch.autocast(device.type, dtype=torch.bfloat16):
+            yield
+    elif precision == "tf32" and device.type == "cuda":
+        before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        try:
+            yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
+    else:
+        yield
+
+
+def auto_batch_size(generator, latent_dim: int, device: torch.device, budget_bytes: int | None = None) -> int:
+    """How many latents to optimise at once: what the activations of one step fit in a memory budget
+    (a quarter of free GPU memory, or MEMORY_BUDGET on the CPU), capped at MAX_BATCH."""
+    if budget_bytes is None:
+        budget_bytes = torch.cuda.mem_get_info(device)[0] // 4 if device.type == "cuda" else MEMORY_BUDGET
+    # Saved activations per latent (two probe sizes, so that saved weights cancel), plus about as
+    # much again for gradients and temporaries during backward.
+    per_latent = max(1, 2 * (_saved_bytes(generator, latent_dim, 4, device)
+                             - _saved_bytes(generator, latent_dim, 2, device)) // 2)
+    return int(max(1, min(MAX_BATCH, budget_bytes // per_latent)))
 
 
 def _reconstruction_mse(x_rec: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -187,6 +255,15 @@ def _recovery_device(generator, device) -> torch.device:
         raise ValueError(f"the generator is on {own} but device={str(device)!r} was asked for: "
                          f"move it first with generator.to({str(device)!r})")
     return device
+
+
+def _saved_bytes(generator, latent_dim: int, n: int, device) -> int:
+    saved = []
+    probe = torch.zeros(n, latent_dim, device=device, requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.numel() * t.element_size()) or t,
+                                                  lambda t: t):
+        generator(probe)
+    return sum(saved)
 
 
 def _check_generator_fits(generator, latent_dim: int, x: torch.Tensor, device) -> None:

@@ -53,7 +53,9 @@ def results_table(classifier_metrics: dict, attack_metrics: dict, tables: dict[s
     """The paper's table beside ours: accuracy with its 95 % Wilson interval, in percent."""
     rows = [("classifier clean accuracy (test set)", "classifier_clean", classifier_metrics["test_accuracy"]),
             ("FGSM, no defense", "no_defense", attack_metrics["adversarial_accuracy"])]
-    names = {"defensegan": "FGSM, Defense-GAN (alpha 0)", "lrl": "FGSM, Defense-GAN + restriction (alpha 1)"}
+    names = {"defensegan": "FGSM, Defense-GAN (alpha 0)", "lrl": "FGSM, Defense-GAN + restriction (alpha 1)",
+             "defensegan_clean": "clean, through Defense-GAN (alpha 0)",
+             "lrl_clean": "clean, through Defense-GAN + restriction (alpha 1)"}
     for variant, table in tables.items():
         rows.append((names.get(variant, f"FGSM, {variant}"), variant,
                      accuracy_ci(table.pred_defended == table.label)))

@@ -75,4 +75,5 @@ def test_profiles_have_the_same_shape_and_params_hold_the_paper_settings():
     assert PAPER["attack"]["eval_images"] == 1000
     assert (PAPER["recover"]["steps"], PAPER["recover"]["lr"], PAPER["recover"]["restarts"]) == (200, 0.001, 10)
     assert (PAPER["recover"]["beta1"], PAPER["recover"]["beta2"]) == (0.9, 0.999)
-    assert PAPER["variants"] == {"defensegan": {"alpha": 0.0}, "lrl": {"alpha": 1.0}}
+    assert PAPER["variants"]["defensegan"] == {"alpha": 0.0, "inputs": "adversarial"}
+    assert PAPER["variants"]["lrl"] == {"alpha": 1.0, "inputs": "adversarial"}

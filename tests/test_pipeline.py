@@ -11,7 +11,8 @@ import yaml
 from conftest import REPO
 
 DVC = str(Path(sys.executable).with_name("dvc"))
-STAGES = ["data", "train_classifier", "train_gan", "attack", "recover@defensegan", "recover@lrl", "analysis"]
+STAGES = ["data", "train_classifier", "train_gan", "attack", "recover@defensegan", "recover@lrl",
+          "recover@defensegan_clean", "recover@lrl_clean", "analysis"]
 
 
 def _run(args, cwd, env=None, timeout=1200):
