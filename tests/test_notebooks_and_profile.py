@@ -25,6 +25,7 @@ FROM_PROFILE = {
                            "beta1": "recover.beta1", "beta2": "recover.beta2", "restarts": "recover.restarts",
                            "reference": "recover.reference", "select": "recover.select",
                            "chunk_images": "recover.chunk_images", "batch_size": "recover.batch_size",
+                           "compile": "recover.compile", "precision": "recover.precision",
                            "seed": "seed", "device": "device", "variants": "variants"},
     "05_analysis": {},
 }
