@@ -1,8 +1,13 @@
-"""Accuracy with a 95 % confidence interval, and the exact McNemar test for paired defenses."""
+"""Accuracy with a 95 % confidence interval, the exact McNemar test for paired defenses, and the
+undefended accuracy under FGSM across magnitudes."""
 from __future__ import annotations
 
 import numpy as np
+import torch
 from scipy.stats import binomtest
+
+from .attacks import fgsm
+from .training import predict
 
 
 def accuracy_ci(correct, confidence: float = 0.95) -> dict:
@@ -28,3 +33,17 @@ def mcnemar_exact(correct_a, correct_b) -> dict:
     only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
     p = binomtest(only_a, only_a + only_b, 0.5).pvalue if only_a + only_b else 1.0
     return {"only_a": only_a, "only_b": only_b, "p_value": float(p)}
+
+
+def fgsm_accuracy_by_eps(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, eps_values,
+                         batch_size: int = 500) -> dict[float, float]:
+    """Undefended accuracy under FGSM at each magnitude: how strong the single-step attack is."""
+    device = next(model.parameters()).device
+    accuracy = {}
+    for eps in eps_values:
+        correct = 0
+        for i in range(0, len(x), batch_size):
+            xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
+            correct += (predict(model, fgsm(model, xb, yb, eps)) == yb.cpu()).sum().item()
+        accuracy[float(eps)] = correct / len(x)
+    return accuracy

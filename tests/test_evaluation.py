@@ -29,3 +29,16 @@ def test_exact_mcnemar_is_a_binomial_test_on_discordant_pairs():
 def test_mcnemar_needs_paired_results():
     with pytest.raises(ValueError, match="same images"):
         mcnemar_exact([1, 0], [1, 0, 1])
+
+
+def test_fgsm_sweep_matches_fgsm_at_each_magnitude():
+    import torch
+    from lrl_utils import Classifier, fgsm, predict
+    from lrl_utils.evaluation import fgsm_accuracy_by_eps
+    torch.manual_seed(0)
+    model = Classifier().eval()
+    x = torch.rand(30, 1, 28, 28, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    y = predict(model, x)  # every image starts correct
+    sweep = fgsm_accuracy_by_eps(model, x, y, [0.0, 0.5], batch_size=7)
+    assert sweep[0.0] == 1.0
+    assert sweep[0.5] == (predict(model, fgsm(model, x, y, 0.5)) == y).float().mean().item()
