@@ -76,6 +76,19 @@ def compare_variants(tables: dict[str, pd.DataFrame], a: str, b: str) -> dict:
     return mcnemar_exact(tb.pred_defended == tb.label, ta.pred_defended == ta.label)
 
 
+def latent_movement(recovery: dict, image_ids, seed: int) -> dict:
+    """How far the kept latents moved from their restart's initial value (recomputed from the seed)."""
+    from .recovery import initial_latents
+    restart_z = recovery["restart_z"]
+    init = initial_latents(seed, image_ids, restart_z.shape[1], restart_z.shape[2])
+    rows = torch.arange(len(restart_z))
+    moved = recovery["z"] - init[rows, recovery["best_restart"]]
+    return {"mean L2 distance to init": moved.norm(dim=1).mean().item(),
+            "mean |element change|": moved.abs().mean().item(),
+            "max |element change|": moved.abs().max().item(),
+            "L2 norm of init (about sqrt(d))": init.norm(dim=2).mean().item()}
+
+
 def machine_info() -> dict:
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else _cpu_name()
     return {"platform": platform.platform(), "device": device, "cpu_count": os.cpu_count(),

@@ -111,3 +111,17 @@ def test_resumable_recovery_equals_one_call_and_resumes(tiny_generator, tmp_path
                                       **{**settings, "alpha": 0.0})
     assert len(list(tmp_path.iterdir())) == 2  # other settings, another folder: nothing reused or overwritten
     assert not torch.equal(other.z, first.z)
+
+
+def test_latent_movement_is_measured_from_the_seeded_init(tiny_generator):
+    import dataclasses
+    from lrl_utils.reporting import latent_movement
+    x = _images(tiny_generator, 3, seed=6)
+    ids = [7, 8, 9]
+    result = recover_latents(tiny_generator, x, steps=20, lr=0.01, restarts=2, seed=3, image_ids=ids, progress=False)
+    moved = latent_movement(dataclasses.asdict(result), ids, seed=3)
+    init = initial_latents(3, ids, 2, 8)[torch.arange(3), result.best_restart]
+    assert moved["max |element change|"] == pytest.approx((result.z - init).abs().max().item())
+    assert moved["mean L2 distance to init"] == pytest.approx((result.z - init).norm(dim=1).mean().item())
+    # Adam moves an element by about lr per step at most: 20 steps x 0.01.
+    assert 0 < moved["max |element change|"] <= 20 * 0.01 * 1.05
