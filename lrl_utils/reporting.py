@@ -61,19 +61,20 @@ def results_table(classifier_metrics: dict, attack_metrics: dict, tables: dict[s
                      accuracy_ci(table.pred_defended == table.label)))
     return pd.DataFrame([{
         "setting": label,
-        "paper %": 100 * PAPER[key] if key in PAPER else float("nan"),
-        "this repo %": 100 * acc["accuracy"],
+        "paper %": round(100 * PAPER[key], 2) if key in PAPER else float("nan"),
+        "this repo %": round(100 * acc["accuracy"], 2),
         "95% CI": f"{100 * acc['ci_low']:.1f} - {100 * acc['ci_high']:.1f}",
         "n": acc["n"],
     } for label, key, acc in rows])
 
 
 def compare_variants(tables: dict[str, pd.DataFrame], a: str, b: str) -> dict:
-    """Exact McNemar test of variant ``b`` against ``a`` on the same images."""
+    """Exact McNemar test of variants ``a`` and ``b`` on the same images: ``only_a`` counts the images
+    that only ``a`` gets right, ``only_b`` those that only ``b`` gets right."""
     ta, tb = tables[a], tables[b]
     if not (ta["index"].to_numpy() == tb["index"].to_numpy()).all():
         raise ValueError(f"variants {a!r} and {b!r} were evaluated on different images")
-    return mcnemar_exact(tb.pred_defended == tb.label, ta.pred_defended == ta.label)
+    return mcnemar_exact(ta.pred_defended == ta.label, tb.pred_defended == tb.label)
 
 
 def latent_movement(recovery: dict, image_ids, seed: int) -> dict:

@@ -42,3 +42,18 @@ def test_fgsm_sweep_matches_fgsm_at_each_magnitude():
     sweep = fgsm_accuracy_by_eps(model, x, y, [0.0, 0.5], batch_size=7)
     assert sweep[0.0] == 1.0
     assert sweep[0.5] == (predict(model, fgsm(model, x, y, 0.5)) == y).float().mean().item()
+
+
+def test_compare_variants_counts_each_side_under_its_own_name():
+    import pandas as pd
+    from lrl_utils.reporting import compare_variants
+    index = list(range(6))
+    tables = {
+        "a": pd.DataFrame({"index": index, "label": [1] * 6, "pred_defended": [1, 1, 1, 1, 0, 0]}),
+        "b": pd.DataFrame({"index": index, "label": [1] * 6, "pred_defended": [1, 0, 0, 0, 1, 0]}),
+    }
+    got = compare_variants(tables, "a", "b")
+    assert (got["only_a"], got["only_b"]) == (3, 1)  # a: 4 right, b: 2 right
+    tables["b"]["index"] = index[::-1]
+    with pytest.raises(ValueError, match="different images"):
+        compare_variants(tables, "a", "b")
