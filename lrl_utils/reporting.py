@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from .artifacts import MissingArtifactError
 from .evaluation import accuracy_ci, mcnemar_exact
 
 # The numbers the paper reports (J. Cho, "Add latent restriction loss when recovering latent vector").
@@ -20,6 +21,19 @@ PAPER = {
 }
 PER_IMAGE_COLUMNS = ["index", "label", "pred_clean", "pred_adv", "pred_defended",
                      "reconstruction_mse", "restriction"]
+
+
+def load_variant(recover_dir, name: str) -> tuple[pd.DataFrame, dict]:
+    """A recovered variant's per-image table and recovery tensors; a variant that was never recovered
+    gets an error naming the stage that makes it."""
+    folder = Path(recover_dir) / name
+    if not (folder / "per_image.csv").is_file() or not (folder / "recovery.pt").is_file():
+        raise MissingArtifactError(
+            f"no results for variant {name!r} in {folder}: they are made by the DVC stage 'recover@{name}'. "
+            f"Run `dvc repro recover@{name}`; if {name!r} is not under `variants:` in params.yaml, add it "
+            f"there first (or fix the name)."
+        )
+    return pd.read_csv(folder / "per_image.csv"), torch.load(folder / "recovery.pt")
 
 
 def per_image_table(attack: dict, result, pred_defended: torch.Tensor) -> pd.DataFrame:

@@ -71,3 +71,15 @@ def test_unknown_device_is_explained():
         pytest.skip("this machine has CUDA")
     with pytest.raises(ValueError, match="CUDA is not available here"):
         resolve_device("cuda")
+
+
+def test_unknown_variant_name_names_its_stage_and_params(tmp_path):
+    from lrl_utils.reporting import load_variant
+    with pytest.raises(MissingArtifactError, match=r"variant 'lrI'.*'recover@lrI'.*`dvc repro recover@lrI`.*params.yaml"):
+        load_variant(tmp_path, "lrI")
+
+
+def test_unknown_defense_inputs_are_refused():
+    from lrl_utils.defense import evaluate_defense
+    with pytest.raises(ValueError, match="unknown inputs 'noisy': choose one of 'adversarial', 'clean'"):
+        evaluate_defense(None, None, {}, "unused", resume_dir="unused", chunk_images=1, inputs="noisy")
