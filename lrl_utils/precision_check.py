@@ -1,0 +1,71 @@
+"""What reduced precision does to the defense: `python -m lrl_utils.precision_check --precision bf16`.
+
+Recovers the attacked images of each FGSM variant of params.yaml again, in the given precision, with
+the pipeline's trained models and settings, and compares the defended predictions with the committed
+fp32 results (results/recover/<variant>/per_image.csv): accuracy of both, agreement, exact McNemar.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from . import artifacts
+from .evaluation import accuracy_ci, mcnemar_exact
+from .reporting import load_variant, machine_info
+from .resumable import recover_latents_resumable
+from .training import predict
+
+
+def check(precision: str, params_path="params.yaml", compile: bool = False) -> dict:
+    params = yaml.safe_load(Path(params_path).read_text())
+    rec = params["recover"]
+    classifier = artifacts.load_classifier("models/classifier.pt")
+    generator, _ = artifacts.load_gan("models/gan.pt", latent_dim=params["gan"]["latent_dim"])
+    attack = artifacts.load_attack("results/attack/attack.pt")
+    report = {"precision": precision, "compile": compile, "variants": {}, "machine": machine_info()}
+    for name, variant in params["variants"].items():
+        if variant["inputs"] != "adversarial":
+            continue
+        exact, _ = load_variant("results/recover", name)
+        started = time.perf_counter()
+        result = recover_latents_resumable(
+            generator, attack["x_adv"], attack["indices"], ".cache/recovery", chunk_images=rec["chunk_images"],
+            steps=rec["steps"], lr=rec["lr"], betas=(rec["beta1"], rec["beta2"]), restarts=rec["restarts"],
+            reference=rec["reference"], select=rec["select"], batch_size=rec["batch_size"], seed=params["seed"],
+            alpha=variant["alpha"], compile=compile, precision=precision)
+        reduced = predict(classifier, result.x_rec).numpy()
+        labels = exact["label"].to_numpy()
+        report["variants"][name] = {
+            "fp32_accuracy": accuracy_ci(exact["pred_defended"].to_numpy() == labels),
+            f"{precision}_accuracy": accuracy_ci(reduced == labels),
+            "same_prediction": float((reduced == exact["pred_defended"].to_numpy()).mean()),
+            "mcnemar_fp32_vs_reduced": mcnemar_exact(exact["pred_defended"].to_numpy() == labels, reduced == labels),
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+    return report
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--precision", default="bf16", choices=["bf16", "tf32"])
+    parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--out", default=None, help="default results/precision_<precision>.json")
+    args = parser.parse_args(argv)
+    report = check(args.precision, compile=args.compile)
+    rows = {name: {"fp32 %": 100 * v["fp32_accuracy"]["accuracy"],
+                   f"{args.precision} %": 100 * v[f"{args.precision}_accuracy"]["accuracy"],
+                   "same prediction %": 100 * v["same_prediction"],
+                   "McNemar p": v["mcnemar_fp32_vs_reduced"]["p_value"]} for name, v in report["variants"].items()}
+    print(pd.DataFrame(rows).T.round(4).to_string())
+    out = Path(args.out or f"results/precision_{args.precision}.json")
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()
