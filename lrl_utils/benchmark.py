@@ -84,7 +84,7 @@ def measure(quick: bool = False, device=None, alpha: float = 1.0, restarts: int 
     def per_restart():  # (a) one restart at a time
         for i in range(loop_images):
             for r in range(restarts):
-                recover_latents(generator.eval(), x[i:i + 1], restarts=1, image_ids=[i * restarts + r],
+                recover_latents(generator, x[i:i + 1], restarts=1, image_ids=[i * restarts + r],
                                 batch_size=1, **common)
 
     def per_image():  # (b) one image at a time, its restarts batched (the author's code)

@@ -58,6 +58,28 @@ def variant_metrics(table: pd.DataFrame) -> dict:
     }
 
 
+def summary_metrics(classifier_metrics: dict, attack_metrics: dict, tables: dict[str, pd.DataFrame],
+                    comparison: dict) -> dict:
+    """results/metrics.json: the headline numbers, flat so that `dvc metrics show` prints one row."""
+    per_variant = {v: variant_metrics(t) for v, t in tables.items()}
+    return {
+        "classifier_clean_accuracy": classifier_metrics["test_accuracy"]["accuracy"],
+        "no_defense_accuracy": attack_metrics["adversarial_accuracy"]["accuracy"],
+        **{f"{v}_accuracy": m["defended_accuracy"]["accuracy"] for v, m in per_variant.items()},
+        **{f"{v}_mean_reconstruction_mse": m["mean_reconstruction_mse"] for v, m in per_variant.items()},
+        **{f"{v}_mean_restriction": m["mean_restriction"] for v, m in per_variant.items()},
+        "mcnemar_p_value": comparison["p_value"],
+    }
+
+
+def loss_table(tables: dict[str, pd.DataFrame], clean_variants) -> pd.DataFrame:
+    """Mean reconstruction MSE and mean W1 to N(0, 1) of each variant's kept latents."""
+    return pd.DataFrame({v: {"inputs": "clean" if v in clean_variants else "FGSM",
+                             "mean reconstruction MSE": m["mean_reconstruction_mse"],
+                             "mean W1 to N(0,1)": m["mean_restriction"]}
+                         for v, m in ((v, variant_metrics(t)) for v, t in tables.items())}).T
+
+
 def run_info(started: float, **details) -> dict:
     """How a stage ran: its wall time (from ``started``, a perf_counter value), settings and machine."""
     return {"seconds": round(time.perf_counter() - started, 1), **details, "machine": machine_info()}
