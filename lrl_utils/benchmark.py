@@ -50,7 +50,7 @@ def flops_per_latent_step(generator, alpha: float, device, batch: int = 64) -> f
     generator.requires_grad_(False)
     z = torch.randn(batch, generator.latent_dim, device=device, requires_grad=True)
     target = torch.zeros(batch, 1, 28, 28, device=device)
-    step = _Step(generator, alpha, compile=False, precision="fp32", device=device)
+    step = _Step(generator, alpha, "w1", compile=False, precision="fp32", device=device)
     with FlopCounterMode(display=False) as counter:
         step(z, target, standard_normal_quantiles(generator.latent_dim, device=device)).sum().backward()
     return counter.get_total_flops() / batch

@@ -2,7 +2,8 @@
 
 For each image x, R random restarts z_0 ~ N(0, I) are each moved by ``steps`` Adam steps on
     loss(z) = mean((G(z) - x)^2) + alpha * W(z, N(0, 1))
-and one restart per image is kept. All N x R latents are optimised together; the summed loss makes
+and one restart per image is kept. W is the paper's Wasserstein-1 restriction by default; the other
+``restriction`` options (see restriction.RESTRICTIONS) exist for the ablations. All N x R latents are optimised together; the summed loss makes
 each latent's gradient, and so its whole trajectory, independent of the other latents in the batch.
 """
 from __future__ import annotations
@@ -16,7 +17,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .checks import check_at_least_one, check_choice, check_images, resolve_device
-from .restriction import REFERENCES, latent_restriction_loss, standard_normal_quantiles
+from .restriction import (REFERENCES, RESTRICTIONS, latent_restriction_loss, project_to_sphere,
+                          restriction_term, standard_normal_quantiles)
 
 SELECT_RULES = ("reconstruction", "total")
 PRECISIONS = ("fp32", "bf16", "tf32")
@@ -83,6 +85,7 @@ def recover_latents(
     betas: tuple[float, float] = (0.9, 0.999),
     restarts: int = 10,
     alpha: float = 0.0,
+    restriction: str = "w1",
     reference: str = "quantiles",
     select: str = "reconstruction",
     batch_size: int | None = None,
@@ -100,6 +103,10 @@ def recover_latents(
     automatic: as many as fit a memory budget); the result does not depend on it. ``device``
     defaults to the generator's device.
 
+    ``restriction`` picks the term alpha weighs ("w1", the paper's, "w2", "gaussian_nll", "moments"), or
+    "sphere": no term (alpha must be 0), z is projected to the sphere of radius sqrt(d) after each step.
+    ``reference`` ("quantiles" or "samples") is the N(0, 1) stand-in of the Wasserstein terms.
+
     Speed options: ``compile=True`` runs each step through ``torch.compile`` (falling back to eager,
     with a warning, where compilation is unavailable); ``precision="bf16"`` runs the generator under
     bfloat16 autocast, ``"tf32"`` allows TF32 matmuls on CUDA. Both change the numbers slightly: fp32
@@ -113,11 +120,15 @@ def recover_latents(
     check_at_least_one(steps=steps, restarts=restarts)
     if image_ids is not None and len(image_ids) != len(x):
         raise ValueError(f"image_ids must name each of the {len(x)} images; got {len(image_ids)} ids")
+    check_choice("restriction", restriction, RESTRICTIONS)
     check_choice("reference", reference, REFERENCES)
     check_choice("select", select, SELECT_RULES)
     check_choice("precision", precision, PRECISIONS)
     if alpha < 0:
         raise ValueError(f"alpha weighs the restriction loss and must be >= 0; got {alpha}")
+    if restriction == "sphere" and alpha:
+        raise ValueError(f"restriction 'sphere' projects z and has no loss term for alpha to weigh: "
+                         f"set alpha=0 (got {alpha})")
     if batch_size:
         check_at_least_one(batch_size=batch_size)
     elif batch_size is not None and batch_size != 0:
@@ -139,7 +150,7 @@ def recover_latents(
     try:
         _check_generator_fits(generator, latent_dim, x, device)
         chunk = batch_size or min(total, auto_batch_size(generator, latent_dim, device))
-        step = _Step(generator, alpha, compile, precision, device)
+        step = _Step(generator, alpha, restriction, compile, precision, device)
         bar = tqdm(total=total * steps, unit="latent-step", unit_scale=True, disable=not progress,
                    mininterval=5.0, desc=f"recover alpha={alpha:g}")
         finals = []
@@ -147,7 +158,7 @@ def recover_latents(
             idx = slice(start, min(start + chunk, total))
             finals.append(_optimise_chunk(
                 step, z_init[idx], x[image_of[idx]], steps=steps, lr=lr, betas=betas,
-                reference=reference, seed=seed, device=device, bar=bar))
+                reference=reference, project=restriction == "sphere", seed=seed, device=device, bar=bar))
         bar.close()
     finally:
         generator.train(was_training)
@@ -167,7 +178,7 @@ def recover_latents(
     )
 
 
-def _optimise_chunk(step, z0, target, *, steps, lr, betas, reference, seed, device, bar):
+def _optimise_chunk(step, z0, target, *, steps, lr, betas, reference, project, seed, device, bar):
     """Adam on a chunk of latents; returns their final z, MSE, W1-to-quantiles and G(z), on the CPU."""
     z = z0.to(device).clone().requires_grad_(True)
     target = target.to(device)
@@ -180,6 +191,9 @@ def _optimise_chunk(step, z0, target, *, steps, lr, betas, reference, seed, devi
         ref = quantiles if samples is None else torch.randn(SAMPLE_SIZE, generator=samples).to(device)
         step(z, target, ref).sum().backward()
         optimiser.step()
+        if project:
+            with torch.no_grad():
+                z.copy_(project_to_sphere(z))
         bar.update(z.shape[0])
     with torch.no_grad():
         x_rec = step.generator(z)
@@ -191,8 +205,10 @@ def _optimise_chunk(step, z0, target, *, steps, lr, betas, reference, seed, devi
 class _Step:
     """Per-latent loss of one step, eager or through torch.compile, in fp32 or reduced precision."""
 
-    def __init__(self, generator, alpha: float, compile: bool, precision: str, device: torch.device):
-        self.generator, self.alpha, self.precision, self.device = generator, float(alpha), precision, device
+    def __init__(self, generator, alpha: float, restriction: str, compile: bool, precision: str,
+                 device: torch.device):
+        self.generator, self.alpha, self.restriction = generator, float(alpha), restriction
+        self.precision, self.device = precision, device
         self.compiled = torch.compile(self._loss, dynamic=False) if compile else None
 
     def __call__(self, z, target, ref):
@@ -210,7 +226,7 @@ class _Step:
             x_rec = self.generator(z)
         loss = _reconstruction_mse(x_rec.float(), target)
         if self.alpha:
-            loss = loss + self.alpha * latent_restriction_loss(z, ref)
+            loss = loss + self.alpha * restriction_term(z, self.restriction, ref)
         return loss
 
 

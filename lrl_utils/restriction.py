@@ -8,6 +8,12 @@ from __future__ import annotations
 import torch
 
 REFERENCES = ("quantiles", "samples")
+# What keeps z near N(0, I) during recovery (compared in the ablations; "w1" is the paper's loss):
+#   w1, w2        Wasserstein-1 / -2 between z's elements and N(0, 1) (to ``reference``)
+#   gaussian_nll  mean of z^2: N(0, I)'s negative log-likelihood up to constants, the usual MAP prior
+#   moments       (mean - 0)^2 + (std - 1)^2 of z's elements: W2^2 between their Gaussian fit and N(0, 1)
+#   sphere        no loss term: z is projected back to the sphere of radius sqrt(d) after every step
+RESTRICTIONS = ("w1", "w2", "gaussian_nll", "moments", "sphere")
 
 
 def standard_normal_quantiles(d: int, *, dtype=torch.float32, device=None) -> torch.Tensor:
@@ -63,6 +69,30 @@ def latent_restriction_loss(
     else:
         gaps, weights = _quantile_function_gaps(z_sorted, ref_sorted)
     return _wasserstein_p(gaps, weights, p)
+
+
+def restriction_term(z: torch.Tensor, restriction: str, reference: str | torch.Tensor = "quantiles") -> torch.Tensor:
+    """The per-latent loss term of ``restriction`` (one of RESTRICTIONS) for latents ``z`` [batch, d].
+
+    ``reference`` is used by the Wasserstein terms only (see ``latent_restriction_loss``).
+    "sphere" has no loss term (it acts by projection, see ``project_to_sphere``): asking for it is an error.
+    """
+    if restriction == "w1":
+        return latent_restriction_loss(z, reference, p=1)
+    if restriction == "w2":
+        return latent_restriction_loss(z, reference, p=2)
+    if restriction == "gaussian_nll":
+        return z.pow(2).mean(dim=1)
+    if restriction == "moments":
+        return z.mean(dim=1).pow(2) + (z.std(dim=1, correction=0) - 1).pow(2)
+    if restriction == "sphere":
+        raise ValueError("restriction 'sphere' has no loss term: it projects z with project_to_sphere")
+    raise ValueError(f"unknown restriction {restriction!r}: choose one of {', '.join(map(repr, RESTRICTIONS))}")
+
+
+def project_to_sphere(z: torch.Tensor) -> torch.Tensor:
+    """Each row of ``z`` [batch, d] rescaled to norm sqrt(d), where N(0, I_d) concentrates (as in PULSE)."""
+    return z * (z.shape[1] ** 0.5 / z.norm(dim=1, keepdim=True))
 
 
 def _quantile_function_gaps(z_sorted: torch.Tensor, ref_sorted: torch.Tensor):

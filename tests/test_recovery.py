@@ -125,3 +125,36 @@ def test_latent_movement_is_measured_from_the_seeded_init(tiny_generator):
     assert moved["mean L2 distance to init"] == pytest.approx((result.z - init).norm(dim=1).mean().item())
     # Adam moves an element by about lr per step at most: 20 steps x 0.01.
     assert 0 < moved["max |element change|"] <= 20 * 0.01 * 1.05
+
+
+def test_sphere_restriction_keeps_every_latent_on_the_sphere(tiny_generator):
+    x = _images(tiny_generator, 3, seed=4)
+    result = recover_latents(tiny_generator, x, steps=20, lr=0.1, restarts=2, restriction="sphere",
+                             progress=False)
+    torch.testing.assert_close(result.restart_z.norm(dim=2), torch.full((3, 2), 8 ** 0.5))
+    free = recover_latents(tiny_generator, x, steps=20, lr=0.1, restarts=2, progress=False)
+    assert not torch.allclose(free.restart_z.norm(dim=2), torch.full((3, 2), 8 ** 0.5), atol=1e-3)
+    with pytest.raises(ValueError, match="set alpha=0"):
+        recover_latents(tiny_generator, x, alpha=1.0, restriction="sphere", progress=False)
+
+
+@pytest.mark.parametrize("restriction", ["w2", "gaussian_nll", "moments"])
+def test_each_restriction_term_lowers_its_own_value(tiny_generator, restriction):
+    from lrl_utils import restriction_term
+    x = _images(tiny_generator, 4, seed=5) * 0.9
+    kwargs = dict(steps=60, lr=0.05, restarts=2, progress=False, restriction=restriction)
+    free = recover_latents(tiny_generator, x, alpha=0.0, **kwargs)
+    restricted = recover_latents(tiny_generator, x, alpha=10.0, **kwargs)
+    term = lambda r: restriction_term(r.restart_z.flatten(0, 1), restriction).mean()
+    assert term(restricted) < 0.5 * term(free)
+    assert restricted.restart_reconstruction_mse.mean() > free.restart_reconstruction_mse.mean()
+
+
+def test_default_restriction_is_the_papers_w1(tiny_generator):
+    x = _images(tiny_generator, 2, seed=6)
+    kwargs = dict(steps=15, lr=0.05, restarts=2, alpha=1.0, progress=False)
+    torch.testing.assert_close(recover_latents(tiny_generator, x, **kwargs).restart_z,
+                               recover_latents(tiny_generator, x, restriction="w1", **kwargs).restart_z,
+                               atol=0, rtol=0)
+    with pytest.raises(ValueError, match="unknown restriction 'l2'"):
+        recover_latents(tiny_generator, x, restriction="l2", progress=False)

@@ -3,7 +3,7 @@ import pytest
 import torch
 from scipy.stats import norm, wasserstein_distance
 
-from lrl_utils import latent_restriction_loss, standard_normal_quantiles
+from lrl_utils import latent_restriction_loss, project_to_sphere, restriction_term, standard_normal_quantiles
 
 
 def test_quantiles_are_standard_normal_midpoints():
@@ -92,3 +92,36 @@ def test_rejects_unknown_reference_and_bad_shapes():
         latent_restriction_loss(torch.zeros(1, 2, 3))
     with pytest.raises(ValueError, match="p must be >= 1"):
         latent_restriction_loss(torch.zeros(1, 4), p=0.5)
+
+
+def test_restriction_terms_of_the_ablations_against_numpy():
+    z = torch.randn(5, 256, generator=torch.Generator().manual_seed(3)) * 1.7 + 0.4
+    zn = z.double().numpy()
+    torch.testing.assert_close(restriction_term(z, "w1"), latent_restriction_loss(z, "quantiles", p=1))
+    torch.testing.assert_close(restriction_term(z, "w2"), latent_restriction_loss(z, "quantiles", p=2))
+    nll = restriction_term(z, "gaussian_nll").double().numpy()
+    np.testing.assert_allclose(nll, (zn ** 2).mean(axis=1), rtol=1e-5)
+    # moments = W2^2 between N(mean, std^2) fitted to the elements and N(0, 1)
+    moments = restriction_term(z, "moments").double().numpy()
+    np.testing.assert_allclose(moments, zn.mean(axis=1) ** 2 + (zn.std(axis=1) - 1) ** 2, rtol=1e-4)
+    assert (moments > 0.3).all()                     # far from N(0, 1): mean 0.4, std 1.7
+    exact = standard_normal_quantiles(256).unsqueeze(0)
+    assert restriction_term(exact, "moments").item() < 1e-3
+
+
+def test_restriction_terms_are_permutation_invariant_and_reject_unknown_names():
+    z = torch.randn(2, 64, generator=torch.Generator().manual_seed(4))
+    shuffled = z[:, torch.randperm(64, generator=torch.Generator().manual_seed(5))]
+    for name in ("w1", "w2", "gaussian_nll", "moments"):
+        torch.testing.assert_close(restriction_term(shuffled, name), restriction_term(z, name))
+    with pytest.raises(ValueError, match="no loss term"):
+        restriction_term(z, "sphere")
+    with pytest.raises(ValueError, match="unknown restriction 'w3'.*'w1'"):
+        restriction_term(z, "w3")
+
+
+def test_projection_to_the_sphere_keeps_direction_and_sets_the_norm():
+    z = torch.randn(3, 256, generator=torch.Generator().manual_seed(6)) * 0.2
+    projected = project_to_sphere(z)
+    torch.testing.assert_close(projected.norm(dim=1), torch.full((3,), 16.0))
+    torch.testing.assert_close(torch.nn.functional.cosine_similarity(projected, z), torch.ones(3))
