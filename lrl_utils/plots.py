@@ -49,6 +49,65 @@ def latent_histograms(latents: dict[str, torch.Tensor], path=None, bins: int = 8
     return _finish(fig, path)
 
 
+def alpha_sweep(runs: pd.DataFrame, paper: dict | None = None, path=None):
+    """Defended accuracy (95 % CI bars), mean reconstruction MSE and mean W1 against alpha.
+    ``runs``: rows of ablations.runs_table with an ``alpha`` column; ``paper``: alpha -> reported accuracy %."""
+    runs = runs.sort_values("alpha")
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    err = [runs["accuracy %"] - runs["ci low %"], runs["ci high %"] - runs["accuracy %"]]
+    axes[0].errorbar(runs["alpha"], runs["accuracy %"], yerr=err, marker="o", capsize=3, label="this repo")
+    if paper:
+        axes[0].plot(list(paper), list(paper.values()), "r*", markersize=11, label="paper")
+    axes[0].set_ylabel("defended accuracy, FGSM 0.7 (%)"), axes[0].legend()
+    axes[1].plot(runs["alpha"], runs["mean MSE"], marker="o")
+    axes[1].set_ylabel("mean reconstruction MSE")
+    axes[2].plot(runs["alpha"], runs["mean W1"], marker="o")
+    axes[2].set_ylabel("mean W1(z, N(0, 1))")
+    for ax in axes:
+        ax.set_xscale("symlog", linthresh=0.03)
+        ax.set_xlabel("alpha"), ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def accuracy_bars(runs: pd.DataFrame, title: str, reference: float | None = None, path=None):
+    """Horizontal bars of defended accuracy with 95 % CIs, one per row of ``runs`` (index = label)."""
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(runs) + 1.2))
+    err = [runs["accuracy %"] - runs["ci low %"], runs["ci high %"] - runs["accuracy %"]]
+    ax.barh(list(map(str, runs.index)), runs["accuracy %"], xerr=err, capsize=3, color="tab:blue", alpha=0.7)
+    if reference is not None:
+        ax.axvline(reference, color="k", ls="--", lw=1)
+    ax.invert_yaxis()
+    ax.set_xlabel("defended accuracy (%), 95 % CI"), ax.set_title(title), ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def reselection(table: pd.DataFrame, path=None):
+    """Accuracy against the number of restarts kept, per variant and selection rule."""
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for (variant, rule), rows in table.groupby(["variant", "select"], sort=False):
+        err = [rows["accuracy %"] - rows["ci low %"], rows["ci high %"] - rows["accuracy %"]]
+        ax.errorbar(rows["restarts"], rows["accuracy %"], yerr=err, marker="o", capsize=3,
+                    ls="-" if rule == "reconstruction" else "--", label=f"{variant}, lowest {rule}")
+    ax.set_xscale("log"), ax.set_xticks(sorted(table["restarts"].unique()))
+    ax.set_xticklabels(sorted(table["restarts"].unique()))
+    ax.set_xlabel("restarts"), ax.set_ylabel("defended accuracy (%)"), ax.legend(fontsize=8), ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def attack_curves(curves: dict[str, list[float]], path=None):
+    """The accuracy an iterative attacker sees after each iteration, one line per target."""
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for label, curve in curves.items():
+        ax.plot(range(len(curve)), [100 * a for a in curve], marker="o", label=label)
+    ax.set_xlabel("PGD iteration"), ax.set_ylabel("accuracy the attacker sees (%)")
+    ax.set_ylim(-2, 102), ax.legend(), ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
 def _finish(fig, path):
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

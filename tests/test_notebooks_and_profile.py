@@ -21,13 +21,18 @@ FROM_PROFILE = {
                      "train_limit": "gan.train_limit", "seed": "seed", "device": "device"},
     "03_attack_fgsm": {"data_dir": "data.dir", "eps": "attack.eps", "eval_images": "attack.eval_images",
                        "eval_seed": "attack.eval_seed", "device": "device"},
-    "04_recover_latents": {"latent_dim": "gan.latent_dim", "steps": "recover.steps", "lr": "recover.lr",
+    "04_recover_latents": {"latent_dim": "gan.latent_dim", "steps": "recover.steps",
                            "beta1": "recover.beta1", "beta2": "recover.beta2", "restarts": "recover.restarts",
-                           "reference": "recover.reference", "select": "recover.select",
+                           "select": "recover.select",
                            "chunk_images": "recover.chunk_images", "batch_size": "recover.batch_size",
                            "compile": "recover.compile", "precision": "recover.precision",
                            "seed": "seed", "device": "device", "variants": "variants"},
     "05_analysis": {},
+    "06_ablations": {"latent_dim": "gan.latent_dim", "device": "device"},
+    "07_adaptive_attack": {"images": "adaptive.images", "eps": "adaptive.eps", "step_size": "adaptive.step_size",
+                           "steps": "adaptive.steps", "attacker_seed": "adaptive.attacker_seed",
+                           "chunk_images": "adaptive.chunk_images", "latent_dim": "gan.latent_dim",
+                           "device": "device"},
 }
 
 
@@ -48,7 +53,7 @@ def _parameters(path):
     return values
 
 
-def test_the_five_ordered_notebooks_are_there():
+def test_the_ordered_notebooks_are_there():
     assert [p.stem for p in NOTEBOOKS] == list(FROM_PROFILE)
 
 
@@ -74,7 +79,22 @@ def test_profiles_have_the_same_shape_and_params_hold_the_paper_settings():
     assert keys(QUICK) == keys(PAPER)
     assert PAPER["gan"]["latent_dim"] == 256 and PAPER["attack"]["eps"] == 0.7
     assert PAPER["attack"]["eval_images"] == 1000
-    assert (PAPER["recover"]["steps"], PAPER["recover"]["lr"], PAPER["recover"]["restarts"]) == (200, 0.001, 10)
+    assert (PAPER["recover"]["steps"], PAPER["recover"]["restarts"]) == (200, 10)
     assert (PAPER["recover"]["beta1"], PAPER["recover"]["beta2"]) == (0.9, 0.999)
-    assert PAPER["variants"]["defensegan"] == {"alpha": 0.0, "inputs": "adversarial"}
-    assert PAPER["variants"]["lrl"] == {"alpha": 1.0, "inputs": "adversarial"}
+    paper_recovery = {"inputs": "adversarial", "restriction": "w1", "reference": "quantiles", "lr": 0.001}
+    assert PAPER["variants"]["defensegan"] == {"alpha": 0.0, **paper_recovery}
+    assert PAPER["variants"]["lrl"] == {"alpha": 1.0, **paper_recovery}
+
+
+@pytest.mark.parametrize("profile", [QUICK, PAPER], ids=["quick", "paper"])
+def test_every_variant_names_valid_settings(profile):
+    from lrl_utils import RESTRICTIONS
+    from lrl_utils.defense import INPUTS
+    from lrl_utils.restriction import REFERENCES
+    for name, variant in profile["variants"].items():
+        assert set(variant) == {"alpha", "inputs", "restriction", "reference", "lr"}, name
+        assert variant["inputs"] in INPUTS and variant["reference"] in REFERENCES, name
+        assert variant["restriction"] in RESTRICTIONS and variant["lr"] > 0 and variant["alpha"] >= 0, name
+        assert "." not in name, f"{name}: DVC reads dots in a variant name as nesting"
+        if variant["restriction"] == "sphere":
+            assert variant["alpha"] == 0, name

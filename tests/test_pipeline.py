@@ -11,8 +11,9 @@ import yaml
 from conftest import REPO
 
 DVC = str(Path(sys.executable).with_name("dvc"))
-STAGES = ["data", "train_classifier", "train_gan", "attack", "recover@defensegan", "recover@lrl",
-          "recover@defensegan_clean", "recover@lrl_clean", "analysis"]
+QUICK_VARIANTS = yaml.safe_load((REPO / "profiles" / "quick.yaml").read_text())["variants"]
+STAGES = ["data", "train_classifier", "train_gan", "attack", *[f"recover@{v}" for v in QUICK_VARIANTS],
+          "analysis", "ablations", "adaptive_attack"]
 
 
 def _run(args, cwd, env=None, timeout=1200):
@@ -45,10 +46,13 @@ def test_dvc_repro_runs_every_stage_of_the_quick_profile(tmp_path, mnist_source)
             assert (project / out["path"]).exists(), out["path"]
     metrics = json.loads(_run([DVC, "metrics", "show", "--json"], project, env))
     shown = json.dumps(metrics)
-    for key in ["test_accuracy", "adversarial_accuracy", "defended_accuracy", "mcnemar_p_value", "lrl_accuracy"]:
+    for key in ["test_accuracy", "adversarial_accuracy", "defended_accuracy", "mcnemar_p_value", "lrl_accuracy",
+                "sphere_accuracy", "no defense_pgd_accuracy"]:
         assert key in shown, key
     executed = json.loads((project / "results/notebooks/05_analysis.ipynb").read_text())
     assert any(c.get("outputs") for c in executed["cells"] if c["cell_type"] == "code")
     table = (project / "results/recover/lrl/per_image.csv").read_text().splitlines()
     assert table[0] == "index,label,pred_clean,pred_adv,pred_defended,reconstruction_mse,restriction"
     assert len(table) == 1 + yaml.safe_load((project / "params.yaml").read_text())["attack"]["eval_images"]
+    runs = (project / "results/ablations/runs.csv").read_text().splitlines()
+    assert len(runs) == 1 + len(QUICK_VARIANTS)

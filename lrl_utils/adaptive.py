@@ -1,0 +1,112 @@
+"""An adaptive white-box attack on the defense: PGD with BPDA (Athalye, Carlini & Wagner, 2018).
+
+The recovery x -> G(z*(x)) has no useful gradient, so BPDA runs it forward and, backward, treats it as
+the identity: the attacker steps x along sign(d loss(classifier(G(z*))) / d G(z*)). With the identity as
+the defense this is plain PGD on the bare classifier.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from .checks import check_images
+from .recovery import recover_latents
+from .resumable import _save_atomically
+
+# Settings of a recover stage's run.json that are not arguments of recover_latents.
+_NOT_RECOVERY = {"inputs"}
+
+
+def defense_from_run(generator, settings: dict, *, seed: int | None = None, device=None):
+    """The defense of a recovered variant, as a function (x, image_ids) -> G(z*), with the settings its
+    run.json recorded; ``seed`` replaces the seed of the restarts (an attacker does not know it)."""
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items() if k not in _NOT_RECOVERY}
+    if seed is not None:
+        kwargs["seed"] = seed
+
+    def defend(x, image_ids):
+        return recover_latents(generator, x, image_ids=image_ids, device=device, progress=False, **kwargs).x_rec
+    return defend
+
+
+def identity_defense(x, image_ids):
+    """No defense: PGD against the bare classifier."""
+    return x
+
+
+def bpda_pgd(classifier, defend, x, y, image_ids, *, eps: float, step_size: float, steps: int) -> dict:
+    """L-infinity PGD from x through ``defend`` (BPDA: its Jacobian taken as the identity).
+
+    Each image keeps the first iterate that the attacker saw misclassified after the defense (the last
+    iterate if none was). Returns ``x_adv`` and ``fooled_at`` (that iterate's number, -1 if never), and
+    ``attacker_accuracy``: the accuracy the attacker saw at iterates 0..steps.
+    """
+    check_images(x)
+    if eps < 0 or step_size <= 0 or steps < 1:
+        raise ValueError(f"PGD needs eps >= 0, step_size > 0 and steps >= 1; got {eps}, {step_size}, {steps}")
+    was_training = classifier.training
+    classifier.eval()
+    try:
+        return _pgd(classifier, defend, x.detach(), y, image_ids, eps, step_size, steps)
+    finally:
+        classifier.train(was_training)
+
+
+def _pgd(classifier, defend, x, y, image_ids, eps, step_size, steps):
+    device = next(classifier.parameters()).device
+    x_adv, kept = x.clone(), x.clone()
+    fooled_at = torch.full((len(x),), -1, dtype=torch.long)
+    attacker_accuracy = []
+    for t in range(steps + 1):
+        x_rec = defend(x_adv, image_ids).detach().to(device).requires_grad_(True)
+        logits = classifier(x_rec)
+        newly = (logits.argmax(1).cpu() != y.cpu()) & (fooled_at < 0)
+        fooled_at[newly] = t
+        kept[newly] = x_adv[newly]
+        attacker_accuracy.append(float((fooled_at < 0).float().mean()))
+        if t == steps:
+            break
+        # Summed, not averaged: each image's step depends only on its own gradient's sign.
+        grad, = torch.autograd.grad(F.cross_entropy(logits, y.to(device), reduction="sum"), x_rec)
+        step = x_adv + step_size * grad.sign().to(x_adv.device)
+        x_adv = torch.min(torch.max(step, x - eps), x + eps).clamp(-1, 1).detach()
+    never = fooled_at < 0
+    kept[never] = x_adv[never]
+    return {"x_adv": kept, "fooled_at": fooled_at, "attacker_accuracy": attacker_accuracy}
+
+
+def bpda_pgd_resumable(classifier, defend, x, y, image_ids, work_dir, *, chunk_images: int, key: dict,
+                       generator=None, log=print, **pgd) -> dict:
+    """``bpda_pgd`` over consecutive image chunks, each saved under ``work_dir`` in a folder named by a
+    hash of what determines the result: ``key`` (the defense's settings), ``pgd``, the images and the
+    weights of the classifier and of the ``generator`` the defense uses, so a cut-off run resumes."""
+    digest = hashlib.sha256(json.dumps({**key, **pgd}, sort_keys=True).encode())
+    for tensor in [x, *_weights(classifier), *_weights(generator)]:
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    folder = Path(work_dir) / digest.hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    parts = []
+    for start in range(0, len(x), chunk_images):
+        path = folder / f"chunk_{start:06d}.pt"
+        end = min(start + chunk_images, len(x))
+        if path.exists():
+            parts.append(torch.load(path))
+            log(f"images {start}-{end - 1}: loaded from {path}")
+            continue
+        part = bpda_pgd(classifier, defend, x[start:end], y[start:end], image_ids[start:end], **pgd)
+        _save_atomically(part, path)
+        parts.append(part)
+        log(f"images {start}-{end - 1}: attacked, saved to {path}")
+    n = torch.tensor([len(p["x_adv"]) for p in parts], dtype=torch.float)
+    curves = torch.tensor([p["attacker_accuracy"] for p in parts])
+    return {"x_adv": torch.cat([p["x_adv"] for p in parts]),
+            "fooled_at": torch.cat([p["fooled_at"] for p in parts]),
+            "attacker_accuracy": ((curves * n[:, None]).sum(0) / n.sum()).tolist()}
+
+
+def _weights(module):
+    return [] if module is None else [t for _, t in sorted(module.state_dict().items())]

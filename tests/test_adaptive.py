@@ -1,0 +1,64 @@
+import pytest
+import torch
+
+from conftest import TinyGenerator
+from lrl_utils import Classifier, fgsm, predict
+from lrl_utils.adaptive import bpda_pgd, bpda_pgd_resumable, defense_from_run, identity_defense
+
+
+def _classifier_and_batch(n=8):
+    torch.manual_seed(0)
+    model = Classifier().eval()
+    x = torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(1)) * 1.6 - 0.8
+    return model, x, predict(model, x)  # labels = its own predictions: 100 % accuracy at the start
+
+
+def test_one_full_step_without_defense_is_fgsm():
+    model, x, y = _classifier_and_batch()
+    y[0] = (y[0] + 1) % 10  # one image wrong from the start keeps its clean version
+    out = bpda_pgd(model, identity_defense, x, y, list(range(8)), eps=0.3, step_size=0.3, steps=1)
+    torch.testing.assert_close(out["x_adv"][1:], fgsm(model, x, y, 0.3)[1:], atol=1e-6, rtol=0)
+    torch.testing.assert_close(out["x_adv"][0], x[0], atol=0, rtol=0)
+    assert out["fooled_at"][0] == 0
+
+
+def test_pgd_stays_in_the_ball_and_the_attacker_curve_only_falls():
+    model, x, y = _classifier_and_batch()
+    out = bpda_pgd(model, identity_defense, x, y, list(range(8)), eps=0.2, step_size=0.05, steps=8)
+    assert (out["x_adv"] - x).abs().max() <= 0.2 + 1e-6
+    assert out["x_adv"].min() >= -1 and out["x_adv"].max() <= 1
+    curve = out["attacker_accuracy"]
+    assert len(curve) == 9 and curve[0] == 1.0 and curve[-1] < 1.0
+    assert all(a >= b for a, b in zip(curve, curve[1:]))
+    fooled = out["fooled_at"] >= 0
+    assert (predict(model, out["x_adv"])[fooled] != y[fooled]).all()
+    assert (fooled.float().mean() == 1 - curve[-1])
+
+
+def test_bpda_through_a_recovery_and_resuming(tmp_path):
+    generator = TinyGenerator().eval()
+    classifier = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3)).eval()
+    x = generator(torch.randn(6, 8, generator=torch.Generator().manual_seed(2))).detach()
+    y = predict(classifier, x)
+    settings = {"steps": 5, "lr": 0.05, "betas": [0.9, 0.999], "restarts": 2, "alpha": 1.0, "seed": 0,
+                "inputs": "adversarial"}
+    defend = defense_from_run(generator, settings, seed=7)
+    ids = list(range(10, 16))
+    assert not torch.equal(defend(x, ids), defense_from_run(generator, settings)(x, ids))
+    pgd = dict(eps=0.3, step_size=0.1, steps=2)
+    whole = bpda_pgd(classifier, defend, x, y, ids, **pgd)
+    logged = []
+    first = bpda_pgd_resumable(classifier, defend, x, y, ids, tmp_path, chunk_images=4, key={"a": 1},
+                               log=logged.append, **pgd)
+    again = bpda_pgd_resumable(classifier, defend, x, y, ids, tmp_path, chunk_images=4, key={"a": 1},
+                               log=logged.append, **pgd)
+    torch.testing.assert_close(first["x_adv"], whole["x_adv"], atol=1e-5, rtol=0)
+    torch.testing.assert_close(again["x_adv"], first["x_adv"], atol=0, rtol=0)
+    assert first["attacker_accuracy"] == pytest.approx(whole["attacker_accuracy"])
+    assert sum("loaded" in line for line in logged) == 2
+
+
+def test_bad_pgd_settings_are_refused():
+    model, x, y = _classifier_and_batch(2)
+    with pytest.raises(ValueError, match="step_size > 0"):
+        bpda_pgd(model, identity_defense, x, y, [0, 1], eps=0.3, step_size=0.0, steps=3)
