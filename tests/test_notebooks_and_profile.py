@@ -32,6 +32,7 @@ FROM_PROFILE = {
     "07_adaptive_attack": {"images": "adaptive.images", "eps": "adaptive.eps", "step_size": "adaptive.step_size",
                            "steps": "adaptive.steps", "attacker_seed": "adaptive.attacker_seed",
                            "chunk_images": "adaptive.chunk_images", "latent_dim": "gan.latent_dim",
+                           "eval_seed": "attack.eval_seed",
                            "device": "device"},
 }
 
