@@ -29,11 +29,11 @@ def runs_table(recover_dir, against: str = "lrl") -> pd.DataFrame:
     if against not in loaded:
         raise ValueError(f"the reference variant {against!r} is not among the recovered ones: "
                          f"{', '.join(loaded)}")
+    ref_settings, ref_table, _ = loaded[against]
     rows = []
     for name, (settings, table, recovery) in loaded.items():
         correct = table.pred_defended == table.label
         accuracy = accuracy_ci(correct)
-        ref_settings, ref_table, _ = loaded[against]
         paired = settings["inputs"] == ref_settings["inputs"] and name != against
         test = (mcnemar_exact(correct, ref_table.pred_defended == ref_table.label) if paired
                 else {"only_a": float("nan"), "only_b": float("nan"), "p_value": float("nan")})

@@ -13,9 +13,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from . import artifacts
 from .checks import check_images
 from .recovery import recover_latents
-from .resumable import _save_atomically
 
 # Settings of a recover stage's run.json that are not arguments of recover_latents.
 _NOT_RECOVERY = {"inputs"}
@@ -98,7 +98,7 @@ def bpda_pgd_resumable(classifier, defend, x, y, image_ids, work_dir, *, chunk_i
             log(f"images {start}-{end - 1}: loaded from {path}")
             continue
         part = bpda_pgd(classifier, defend, x[start:end], y[start:end], image_ids[start:end], **pgd)
-        _save_atomically(part, path)
+        artifacts.save(part, path)
         parts.append(part)
         log(f"images {start}-{end - 1}: attacked, saved to {path}")
     n = torch.tensor([len(p["x_adv"]) for p in parts], dtype=torch.float)
