@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from . import artifacts
 from .checks import check_images
 from .recovery import recover_latents
+from .training import predict
 
 # Settings of a recover stage's run.json that are not arguments of recover_latents.
 _NOT_RECOVERY = {"inputs"}
@@ -106,6 +107,20 @@ def bpda_pgd_resumable(classifier, defend, x, y, image_ids, work_dir, *, chunk_i
     return {"x_adv": torch.cat([p["x_adv"] for p in parts]),
             "fooled_at": torch.cat([p["fooled_at"] for p in parts]),
             "attacker_accuracy": ((curves * n[:, None]).sum(0) / n.sum()).tolist()}
+
+
+def attack_variant(classifier, generator, x, y, image_ids, settings: dict, work_dir, *, attacker_seed: int,
+                   chunk_images: int, device=None, **pgd) -> dict:
+    """BPDA-PGD against one recovered variant, from the settings of its run.json. The attacker runs the
+    defense with its own restarts (``attacker_seed``); each image it returns is then judged by the real
+    defense, with the variant's own seed. Returns ``bpda_pgd``'s result plus ``correct`` (per image,
+    whether the defended classifier is still right)."""
+    attacker_view = defense_from_run(generator, settings, seed=attacker_seed, device=device)
+    out = bpda_pgd_resumable(classifier, attacker_view, x, y, image_ids, work_dir, chunk_images=chunk_images,
+                             generator=generator, key={"settings": settings, "seed": attacker_seed}, **pgd)
+    defend = defense_from_run(generator, settings, device=device)
+    out["correct"] = (predict(classifier, defend(out["x_adv"], image_ids)) == y.cpu()).numpy()
+    return out
 
 
 def _weights(module):

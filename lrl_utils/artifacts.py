@@ -16,6 +16,7 @@ MADE_BY = {
     "gan": ("train_gan", "notebooks/02_train_gan.ipynb"),
     "attack": ("attack", "notebooks/03_attack_fgsm.ipynb"),
     "recovery": ("recover", "notebooks/04_recover_latents.ipynb"),
+    "sweep recovery": ("recover_sweep", "notebooks/04_recover_latents.ipynb"),
 }
 
 

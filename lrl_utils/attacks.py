@@ -26,3 +26,14 @@ def fgsm(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float,
         model.train(was_training)
     x_adv = x.detach() + eps * grad.sign()
     return x_adv.clamp(*clip) if clip is not None else x_adv
+
+
+def fgsm_in_batches(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float,
+                    batch_size: int = 500) -> torch.Tensor:
+    """``fgsm`` over a large set, ``batch_size`` images at a time on the model's device (bounds memory on
+    small machines); the result is on the CPU, like ``x``."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    device = next(model.parameters()).device
+    return torch.cat([fgsm(model, x[i:i + batch_size].to(device), y[i:i + batch_size].to(device), eps).cpu()
+                      for i in range(0, len(x), batch_size)])

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from scipy.stats import binomtest
 
-from .attacks import fgsm
+from .attacks import fgsm_in_batches
 from .training import predict
 
 
@@ -38,12 +38,8 @@ def mcnemar_exact(correct_a, correct_b) -> dict:
 def fgsm_accuracy_by_eps(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, eps_values,
                          batch_size: int = 500) -> dict[float, float]:
     """Undefended accuracy under FGSM at each magnitude: how strong the single-step attack is."""
-    device = next(model.parameters()).device
     accuracy = {}
     for eps in eps_values:
-        correct = 0
-        for i in range(0, len(x), batch_size):
-            xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
-            correct += (predict(model, fgsm(model, xb, yb, eps)) == yb.cpu()).sum().item()
-        accuracy[float(eps)] = correct / len(x)
+        x_adv = fgsm_in_batches(model, x, y, eps, batch_size)
+        accuracy[float(eps)] = int((predict(model, x_adv) == y.cpu()).sum()) / len(x)
     return accuracy

@@ -108,6 +108,20 @@ def attack_curves(curves: dict[str, list[float]], path=None):
     return _finish(fig, path)
 
 
+def accuracy_by_magnitude(table: pd.DataFrame, path=None):
+    """Accuracy (95 % CI bars) against the FGSM magnitude, one line per defense
+    (rows of sweep.accuracy_by_magnitude)."""
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for i, (defense, rows) in enumerate(table.groupby("defense", sort=False)):
+        err = [rows["accuracy %"] - rows["ci low %"], rows["ci high %"] - rows["accuracy %"]]
+        # Shifted a little sideways, so that equal accuracies do not hide each other's bars.
+        ax.errorbar(rows["eps"] + 0.006 * i, rows["accuracy %"], yerr=err, marker="o", capsize=3, label=defense)
+    ax.set_xlabel("FGSM magnitude eps (0 = unattacked)"), ax.set_ylabel("accuracy (%), 95 % CI")
+    ax.set_ylim(-2, 102), ax.legend(), ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
 def _finish(fig, path):
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@ import torch
 
 from conftest import TinyGenerator
 from lrl_utils import Classifier, fgsm, predict
-from lrl_utils.adaptive import bpda_pgd, bpda_pgd_resumable, defense_from_run, identity_defense
+from lrl_utils.adaptive import attack_variant, bpda_pgd, bpda_pgd_resumable, defense_from_run, identity_defense
 
 
 def _classifier_and_batch(n=8):
@@ -56,6 +56,25 @@ def test_bpda_through_a_recovery_and_resuming(tmp_path):
     torch.testing.assert_close(again["x_adv"], first["x_adv"], atol=0, rtol=0)
     assert first["attacker_accuracy"] == pytest.approx(whole["attacker_accuracy"])
     assert sum("loaded" in line for line in logged) == 2
+
+
+def test_attack_variant_attacks_with_its_own_seed_and_is_judged_by_the_real_defense(tmp_path):
+    generator = TinyGenerator().eval()
+    torch.manual_seed(0)
+    classifier = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3)).eval()
+    x = generator(torch.randn(6, 8, generator=torch.Generator().manual_seed(2))).detach()
+    y = predict(classifier, x)
+    settings = {"steps": 5, "lr": 0.05, "betas": [0.9, 0.999], "restarts": 2, "alpha": 1.0, "seed": 0,
+                "inputs": "adversarial"}
+    ids, pgd = list(range(10, 16)), dict(eps=0.5, step_size=0.25, steps=2)
+    out = attack_variant(classifier, generator, x, y, ids, settings, tmp_path, attacker_seed=7, chunk_images=4,
+                         **pgd)
+    # the attacker's PGD is BPDA through the defense with restarts of seed 7 ...
+    attacker = bpda_pgd(classifier, defense_from_run(generator, settings, seed=7), x, y, ids, **pgd)
+    torch.testing.assert_close(out["x_adv"], attacker["x_adv"], atol=1e-5, rtol=0)
+    # ... and its images are judged by the defense with the variant's own seed 0
+    judged = predict(classifier, defense_from_run(generator, settings)(out["x_adv"], ids)) == y
+    assert out["correct"].tolist() == judged.tolist()
 
 
 def test_bad_pgd_settings_are_refused():

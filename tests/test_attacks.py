@@ -1,3 +1,4 @@
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -51,3 +52,15 @@ def test_fgsm_lowers_accuracy_of_a_model_that_fits_the_batch():
         optimiser.step()
     assert (model(x).argmax(1) == y).all()
     assert (model(fgsm(model, x, y, 0.3)).argmax(1) == y).float().mean() < 1
+
+
+def test_fgsm_in_batches_equals_one_call_and_refuses_empty_batches():
+    from lrl_utils import fgsm_in_batches
+    torch.manual_seed(0)
+    model = Classifier().eval()
+    x = torch.rand(23, 1, 28, 28, generator=torch.Generator().manual_seed(3)) * 2 - 1
+    y = torch.arange(23) % 10
+    torch.testing.assert_close(fgsm_in_batches(model, x, y, 0.3, batch_size=5), fgsm(model, x, y, 0.3),
+                               atol=0, rtol=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        fgsm_in_batches(model, x, y, 0.3, batch_size=0)

@@ -34,6 +34,7 @@ FROM_PROFILE = {
                            "chunk_images": "adaptive.chunk_images", "latent_dim": "gan.latent_dim",
                            "eval_seed": "attack.eval_seed",
                            "device": "device"},
+    "08_fgsm_sweep": {"attack_eps": "attack.eps"},
 }
 
 
@@ -75,7 +76,8 @@ def test_committed_without_outputs(path):
 
 def test_profiles_have_the_same_shape_and_params_hold_the_paper_settings():
     def keys(d, prefix=""):
-        return {prefix + k for k in d} | {x for k, v in d.items() if isinstance(v, dict) and k != "variants"
+        free = ("variants", "magnitudes")  # their entries are the profile's own choice
+        return {prefix + k for k in d} | {x for k, v in d.items() if isinstance(v, dict) and k not in free
                                           for x in keys(v, prefix + k + ".")}
     assert keys(QUICK) == keys(PAPER)
     assert PAPER["gan"]["latent_dim"] == 256 and PAPER["attack"]["eps"] == 0.7
@@ -85,6 +87,14 @@ def test_profiles_have_the_same_shape_and_params_hold_the_paper_settings():
     paper_recovery = {"inputs": "adversarial", "restriction": "w1", "reference": "quantiles", "lr": 0.001}
     assert PAPER["variants"]["defensegan"] == {"alpha": 0.0, **paper_recovery}
     assert PAPER["variants"]["lrl"] == {"alpha": 1.0, **paper_recovery}
+
+
+@pytest.mark.parametrize("profile", [QUICK, PAPER], ids=["quick", "paper"])
+def test_the_fgsm_sweep_reuses_the_attack_stage_images(profile):
+    # eval_indices draws a prefix of one seeded permutation: fewer images are a subset of the attack stage's.
+    assert 1 <= profile["fgsm_sweep"]["images"] <= profile["attack"]["eval_images"]
+    for key, eps in profile["fgsm_sweep"]["magnitudes"].items():
+        assert "." not in key and 0 < eps and eps != profile["attack"]["eps"], key
 
 
 @pytest.mark.parametrize("profile", [QUICK, PAPER], ids=["quick", "paper"])

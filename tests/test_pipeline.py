@@ -11,9 +11,12 @@ import yaml
 from conftest import REPO
 
 DVC = str(Path(sys.executable).with_name("dvc"))
-QUICK_VARIANTS = yaml.safe_load((REPO / "profiles" / "quick.yaml").read_text())["variants"]
+QUICK = yaml.safe_load((REPO / "profiles" / "quick.yaml").read_text())
+QUICK_VARIANTS = QUICK["variants"]
+MAGNITUDES = QUICK["fgsm_sweep"]["magnitudes"]
 STAGES = ["data", "train_classifier", "train_gan", "attack", *[f"recover@{v}" for v in QUICK_VARIANTS],
-          "analysis", "ablations", "adaptive_attack"]
+          *[f"{s}@{m}" for s in ("attack_sweep", "recover_sweep") for m in MAGNITUDES],
+          "analysis", "ablations", "adaptive_attack", "fgsm_sweep"]
 
 
 def _run(args, cwd, env=None, timeout=1200):
@@ -47,7 +50,7 @@ def test_dvc_repro_runs_every_stage_of_the_quick_profile(tmp_path, mnist_source)
     metrics = json.loads(_run([DVC, "metrics", "show", "--json"], project, env))
     shown = json.dumps(metrics)
     for key in ["test_accuracy", "adversarial_accuracy", "defended_accuracy", "mcnemar_p_value", "lrl_accuracy",
-                "sphere_accuracy", "no defense_pgd_accuracy"]:
+                "sphere_accuracy", "no defense_pgd_accuracy", *MAGNITUDES]:
         assert key in shown, key
     executed = json.loads((project / "results/notebooks/05_analysis.ipynb").read_text())
     assert any(c.get("outputs") for c in executed["cells"] if c["cell_type"] == "code")
@@ -56,3 +59,5 @@ def test_dvc_repro_runs_every_stage_of_the_quick_profile(tmp_path, mnist_source)
     assert len(table) == 1 + yaml.safe_load((project / "params.yaml").read_text())["attack"]["eval_images"]
     runs = (project / "results/ablations/runs.csv").read_text().splitlines()
     assert len(runs) == 1 + len(QUICK_VARIANTS)
+    summary = (project / "results/fgsm_sweep_summary/summary.csv").read_text().splitlines()
+    assert len(summary) == 1 + 3 * (len(MAGNITUDES) + 2)  # clean, the sweep and the attack stage's eps
