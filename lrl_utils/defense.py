@@ -8,7 +8,7 @@ from pathlib import Path
 from . import artifacts
 from .checks import check_choice
 from .reporting import per_image_table, run_info, variant_metrics
-from .resumable import recover_latents_resumable
+from .resumable import recover_latents_resumable, settings_record
 from .training import predict
 
 
@@ -28,8 +28,7 @@ def evaluate_defense(classifier, generator, attack: dict, out_dir, *, resume_dir
     result = recover_latents_resumable(generator, attack[INPUTS[inputs]], attack["indices"], resume_dir,
                                        chunk_images=chunk_images, **settings)
     table = per_image_table(attack, result, predict(classifier, result.x_rec))
-    described = {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()
-                 if k not in ("device", "progress")}
+    described = settings_record(settings, drop=("device", "progress"))
     metrics = variant_metrics(table)
     out_dir = Path(out_dir)
     artifacts.write_csv(table, out_dir / "per_image.csv")

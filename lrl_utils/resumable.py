@@ -9,11 +9,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import torch
 
+from . import artifacts
 from .recovery import RecoveryResult, recover_latents
 
 # Settings that change how fast a result is computed, not what it is.
@@ -36,7 +36,7 @@ def recover_latents_resumable(generator, x, image_ids, work_dir, *, chunk_images
             continue
         end = min(start + chunk_images, len(x))
         part = recover_latents(generator, x[start:end], image_ids=image_ids[start:end], **settings)
-        _save_atomically(dataclasses.asdict(part), path)
+        artifacts.save(dataclasses.asdict(part), path)
         parts.append(part)
         log(f"chunk {start}-{end - 1}: recovered, saved to {path}")
     return RecoveryResult.concat(parts)
@@ -52,16 +52,13 @@ def _key(generator, x, image_ids, settings) -> str:
     return digest.hexdigest()[:16]
 
 
+def settings_record(settings: dict, drop=_SPEED_ONLY) -> dict:
+    """``settings`` as JSON holds them (tuples as lists), without the keys in ``drop``."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items() if k not in drop}
+
+
 def _describe(settings: dict, image_ids) -> dict:
-    kept = {k: v for k, v in settings.items() if k not in _SPEED_ONLY}
-    return {"settings": {k: list(v) if isinstance(v, tuple) else v for k, v in kept.items()},
-            "image_ids": image_ids}
-
-
-def _save_atomically(obj, path: Path) -> None:
-    tmp = path.with_suffix(".partial")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    return {"settings": settings_record(settings), "image_ids": image_ids}
 
 
 def _write_if_absent(path: Path, text: str) -> None:
