@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import TinyGenerator
+from helpers import TinyGenerator
 from lrl_utils import accuracy_ci, mcnemar_exact, predict
 from lrl_utils.ablations import ablation_groups, reselect, reselection_table, runs_table
 from lrl_utils.defense import evaluate_defense

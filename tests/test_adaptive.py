@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from conftest import TinyGenerator
+from helpers import TinyGenerator
 from lrl_utils import Classifier, fgsm, predict
 from lrl_utils.adaptive import attack_variant, bpda_pgd, bpda_pgd_resumable, defense_from_run, identity_defense
 

@@ -5,7 +5,7 @@ import json
 import pytest
 import yaml
 
-from conftest import REPO
+from helpers import REPO
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 QUICK = yaml.safe_load((REPO / "profiles" / "quick.yaml").read_text())
@@ -30,7 +30,7 @@ FROM_PROFILE = {
     "05_analysis": {},
     "06_ablations": {"latent_dim": "gan.latent_dim", "device": "device"},
     "07_adaptive_attack": {"images": "adaptive.images", "eps": "adaptive.eps", "step_size": "adaptive.step_size",
-                           "steps": "adaptive.steps", "attacker_seed": "adaptive.attacker_seed",
+                           "steps": "adaptive.steps", "attacker_seed": "adaptive.attackers.own_seed",
                            "chunk_images": "adaptive.chunk_images", "latent_dim": "gan.latent_dim",
                            "eval_seed": "attack.eval_seed",
                            "device": "device"},
@@ -87,6 +87,12 @@ def test_profiles_have_the_same_shape_and_params_hold_the_paper_settings():
     paper_recovery = {"inputs": "adversarial", "restriction": "w1", "reference": "quantiles", "lr": 0.001}
     assert PAPER["variants"]["defensegan"] == {"alpha": 0.0, **paper_recovery}
     assert PAPER["variants"]["lrl"] == {"alpha": 1.0, **paper_recovery}
+
+
+@pytest.mark.parametrize("profile", [QUICK, PAPER], ids=["quick", "paper"])
+def test_the_adaptive_attackers_are_one_with_its_own_seed_and_one_with_the_defense_seed(profile):
+    attackers = profile["adaptive"]["attackers"]
+    assert attackers["known_seed"] == profile["seed"] and attackers["own_seed"] != profile["seed"]
 
 
 @pytest.mark.parametrize("profile", [QUICK, PAPER], ids=["quick", "paper"])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import REPO
+from helpers import REPO
 
 DVC = str(Path(sys.executable).with_name("dvc"))
 QUICK = yaml.safe_load((REPO / "profiles" / "quick.yaml").read_text())
@@ -16,7 +16,8 @@ QUICK_VARIANTS = QUICK["variants"]
 MAGNITUDES = QUICK["fgsm_sweep"]["magnitudes"]
 STAGES = ["data", "train_classifier", "train_gan", "attack", *[f"recover@{v}" for v in QUICK_VARIANTS],
           *[f"{s}@{m}" for s in ("attack_sweep", "recover_sweep") for m in MAGNITUDES],
-          "analysis", "ablations", "adaptive_attack", "fgsm_sweep"]
+          *[f"adaptive_attack@{a}" for a in QUICK["adaptive"]["attackers"]],
+          "analysis", "ablations", "fgsm_sweep"]
 
 
 def _run(args, cwd, env=None, timeout=1200):
