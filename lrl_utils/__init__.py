@@ -11,7 +11,8 @@ from .resumable import recover_latents_resumable
 from .training import predict, train_classifier, train_gan
 
 __all__ = [
-    "fgsm", "fgsm_in_batches", "resolve_device", "MNISTChecksumError", "eval_indices", "load_mnist", "prepare_mnist",
+    "fgsm", "fgsm_in_batches", "resolve_device", "MNISTChecksumError", "eval_indices", "load_mnist",
+    "prepare_mnist",
     "accuracy_ci", "mcnemar_exact", "Classifier", "Discriminator", "Generator", "RecoveryResult",
     "initial_latents", "recover_latents", "select_restarts", "RESTRICTIONS", "latent_restriction_loss",
     "project_to_sphere", "restriction_term",

@@ -112,9 +112,9 @@ def bpda_pgd_resumable(classifier, defend, x, y, image_ids, work_dir, *, chunk_i
 def attack_variant(classifier, generator, x, y, image_ids, settings: dict, work_dir, *, attacker_seed: int,
                    chunk_images: int, device=None, **pgd) -> dict:
     """BPDA-PGD against one recovered variant, from the settings of its run.json. The attacker runs the
-    defense with its own restarts (``attacker_seed``); each image it returns is then judged by the real
-    defense, with the variant's own seed. Returns ``bpda_pgd``'s result plus ``correct`` (per image,
-    whether the defended classifier is still right)."""
+    defense with restarts drawn from ``attacker_seed`` (its own, or the variant's seed for an attacker who
+    knows it); each image it returns is then judged by the real defense, with the variant's own seed.
+    Returns ``bpda_pgd``'s result plus ``correct`` (per image, whether the defended classifier is right)."""
     attacker_view = defense_from_run(generator, settings, seed=attacker_seed, device=device)
     out = bpda_pgd_resumable(classifier, attacker_view, x, y, image_ids, work_dir, chunk_images=chunk_images,
                              generator=generator, key={"settings": settings, "seed": attacker_seed}, **pgd)

@@ -49,3 +49,24 @@ def test_missing_images_or_reference_defense_are_clear_errors():
         accuracy_by_magnitude({0.3: {"lrl": t}}, range(7))
     with pytest.raises(ValueError, match="reference defense 'lrl'"):
         accuracy_by_magnitude({0.3: {"defensegan": t}}, ids)
+
+
+def test_load_sweep_reads_each_magnitude_and_refuses_missing_or_doubled_ones(tmp_path):
+    import json
+    from lrl_utils.artifacts import MissingArtifactError
+    from lrl_utils.sweep import load_sweep
+    t = _table(np.arange(3), np.zeros(3, int), np.zeros(3), np.zeros(3), np.zeros(3))
+    for key, eps in [("eps_0p1", 0.1), ("eps_0p3", 0.3)]:
+        (tmp_path / key / "lrl").mkdir(parents=True)
+        (tmp_path / key / "run.json").write_text(json.dumps({"eps": eps}))
+        t.to_csv(tmp_path / key / "lrl" / "per_image.csv", index=False)
+    loaded = load_sweep(tmp_path, ["lrl"])
+    assert sorted(loaded) == [0.1, 0.3] and loaded[0.3]["lrl"].equals(t)
+    with pytest.raises(MissingArtifactError, match="recover_sweep"):
+        load_sweep(tmp_path, ["lrl", "defensegan"])
+    (tmp_path / "eps_0p3_old").mkdir()
+    (tmp_path / "eps_0p3_old" / "run.json").write_text(json.dumps({"eps": 0.3}))
+    with pytest.raises(ValueError, match="two folders"):
+        load_sweep(tmp_path, ["lrl"])
+    with pytest.raises(FileNotFoundError, match="no FGSM magnitudes"):
+        load_sweep(tmp_path / "nothing", ["lrl"])
