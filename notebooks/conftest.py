@@ -19,6 +19,7 @@ def pytest_runtest_setup(item):
 def _run_quick_sweep():
     sweep = QUICK["fgsm_sweep"]
     variants = {name: QUICK["variants"][name] for name in ("defensegan", "lrl")}
+    (HERE.parent / "quick/results/notebooks").mkdir(parents=True, exist_ok=True)  # papermill does not make it
     for key, eps in sweep["magnitudes"].items():
         folder = f"quick/results/fgsm_sweep/{key}"
         papermill.execute_notebook(
