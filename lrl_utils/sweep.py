@@ -53,9 +53,30 @@ def load_sweep(sweep_dir, defenses) -> dict[float, dict[str, pd.DataFrame]]:
         eps = float(json.loads(run.read_text())["eps"])
         if eps in per_eps:
             raise ValueError(f"two folders of {sweep_dir} hold eps {eps}; remove the stale one")
-        per_eps[eps] = {name: pd.read_csv(artifacts.require(run.parent / name / "per_image.csv", "sweep recovery"))
-                        for name in defenses}
+        per_eps[eps] = {name: _per_image(run.parent / name, "sweep recovery") for name in defenses}
     return per_eps
+
+
+def load_magnitudes(sweep_dir, recover_dir, attack_eps: float, defenses: dict[str, str]):
+    """Every magnitude of the sweep (``load_sweep``), plus ``attack_eps`` from the attacked variants under
+    ``recover_dir`` (the keys of ``defenses``) and eps 0 from their clean counterparts (its values).
+    Returns those tables and the sweep's image ids, the images they are scored on."""
+    per_eps = load_sweep(sweep_dir, defenses)
+    image_ids = next(iter(per_eps.values()))[next(iter(defenses))]["index"].tolist()
+    per_eps[attack_eps] = {name: _per_image(Path(recover_dir) / name, "recovery") for name in defenses}
+    per_eps[0.0] = {name: _per_image(Path(recover_dir) / clean, "recovery") for name, clean in defenses.items()}
+    return per_eps, image_ids
+
+
+def magnitude_metrics(summary: pd.DataFrame) -> dict:
+    """``accuracy_by_magnitude``'s accuracies as `dvc metrics` reads them: eps 0.3 -> "eps_0p3" (DVC
+    reads dots in metric names as nesting), then defense -> accuracy in [0, 1]."""
+    return {f"eps_{eps:g}".replace(".", "p"): dict(zip(rows.defense, rows["accuracy %"] / 100))
+            for eps, rows in summary.groupby("eps")}
+
+
+def _per_image(folder: Path, kind: str) -> pd.DataFrame:
+    return pd.read_csv(artifacts.require(folder / "per_image.csv", kind))
 
 
 def _only(table: pd.DataFrame, image_ids: list, what: str) -> pd.DataFrame:
