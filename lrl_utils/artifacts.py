@@ -5,6 +5,7 @@ import json
 import os
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 from .models import Classifier, Discriminator, Generator
@@ -17,6 +18,7 @@ MADE_BY = {
     "attack": ("attack", "notebooks/03_attack_fgsm.ipynb"),
     "recovery": ("recover", "notebooks/04_recover_latents.ipynb"),
     "sweep recovery": ("recover_sweep", "notebooks/04_recover_latents.ipynb"),
+    "full test recovery": ("recover_full_test", "notebooks/04_recover_latents.ipynb"),
 }
 
 
@@ -57,6 +59,11 @@ def write_csv(table, path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, index=False)
     return path
+
+
+def read_per_image(folder, kind: str) -> pd.DataFrame:
+    """The per-image table (notebook 04) in ``folder``; ``kind`` (a key of MADE_BY) names its maker."""
+    return pd.read_csv(require(Path(folder) / "per_image.csv", kind))
 
 
 def save_classifier(model: Classifier, path, **info) -> Path:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from pathlib import Path
 
 from . import artifacts
@@ -16,11 +17,12 @@ INPUTS = {"adversarial": "x_adv", "clean": "x_clean"}
 
 
 def evaluate_defense(classifier, generator, attack: dict, out_dir, *, resume_dir, chunk_images: int,
-                     inputs: str = "adversarial", **settings):
+                     inputs: str = "adversarial", save_recovery: bool = True, **settings):
     """Defend the attack stage's ``inputs`` images ("adversarial": x_adv, or "clean": x_clean, to
     measure what the defense costs) with ``recover_latents(**settings)``; writes into ``out_dir``:
-    per_image.csv (one row per image), metrics.json, run.json (settings, wall time, machine) and
-    recovery.pt (kept and per-restart latents and losses).
+    per_image.csv (one row per image), metrics.json, run.json (settings, wall time, machine) and,
+    unless ``save_recovery`` is False, recovery.pt (kept and per-restart latents and losses: 14 MB per
+    1000 images; the full test set leaves them in the chunks under ``resume_dir`` only).
     Returns the per-image table, the metrics and the recovery result.
     """
     check_choice("inputs", inputs, INPUTS)
@@ -34,5 +36,9 @@ def evaluate_defense(classifier, generator, attack: dict, out_dir, *, resume_dir
     artifacts.write_csv(table, out_dir / "per_image.csv")
     artifacts.write_json(metrics, out_dir / "metrics.json")
     artifacts.write_json(run_info(started, settings={**described, "inputs": inputs}), out_dir / "run.json")
-    artifacts.save(dataclasses.asdict(result), out_dir / "recovery.pt")
+    if save_recovery:
+        artifacts.save(dataclasses.asdict(result), out_dir / "recovery.pt")
+    elif (out_dir / "recovery.pt").exists():
+        warnings.warn(f"{out_dir / 'recovery.pt'} is left from an earlier run and does not belong to these "
+                      f"results; delete it (save_recovery=False writes none)")
     return table, metrics, result

@@ -122,6 +122,24 @@ def accuracy_by_magnitude(table: pd.DataFrame, path=None):
     return _finish(fig, path)
 
 
+def accuracy_by_digit(table: pd.DataFrame, path=None):
+    """Accuracy (95 % CI bars) per true digit, one group of bars per digit and one bar per defense
+    (rows of full_test.accuracy_by_digit)."""
+    defenses = list(dict.fromkeys(table["defense"]))
+    width = 0.8 / len(defenses)
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    for i, defense in enumerate(defenses):
+        rows = table[table["defense"] == defense]
+        err = [rows["accuracy %"] - rows["ci low %"], rows["ci high %"] - rows["accuracy %"]]
+        ax.bar(rows["digit"] + (i - (len(defenses) - 1) / 2) * width, rows["accuracy %"], width,
+               yerr=err, capsize=2, label=defense)
+    ax.set_xticks(range(10)), ax.set_xlabel("true digit"), ax.set_ylabel("accuracy (%), 95 % CI")
+    ax.set_ylim(0, 100), ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, ncol=len(defenses), loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
 def _finish(fig, path):
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

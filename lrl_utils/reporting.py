@@ -104,6 +104,16 @@ def results_table(classifier_metrics: dict, attack_metrics: dict, tables: dict[s
     } for label, key, acc in rows])
 
 
+def select_images(table: pd.DataFrame, image_ids: list, what: str) -> pd.DataFrame:
+    """``table``'s rows for ``image_ids``, in that order; every id must be there."""
+    by_id = table.set_index("index")
+    missing = sorted(set(image_ids) - set(by_id.index))
+    if missing:
+        raise ValueError(f"{what}: {len(missing)} of the {len(image_ids)} images were not recovered "
+                         f"(first ids {missing[:5]}); were both runs made from the same attack.eval_seed?")
+    return by_id.loc[image_ids].reset_index()
+
+
 def compare_variants(tables: dict[str, pd.DataFrame], a: str, b: str) -> dict:
     """Exact McNemar test of variants ``a`` and ``b`` on the same images: ``only_a`` counts the images
     that only ``a`` gets right, ``only_b`` those that only ``b`` gets right."""

@@ -8,6 +8,7 @@ import pandas as pd
 
 from . import artifacts
 from .evaluation import accuracy_ci, mcnemar_exact
+from .reporting import select_images
 
 NO_DEFENSE = "no defense"
 
@@ -25,7 +26,8 @@ def accuracy_by_magnitude(per_eps: dict[float, dict[str, pd.DataFrame]], image_i
     image_ids = list(image_ids)
     rows = []
     for eps in sorted(per_eps):
-        tables = {name: _only(table, image_ids, f"eps {eps}, {name}") for name, table in per_eps[eps].items()}
+        tables = {name: select_images(table, image_ids, f"eps {eps}, {name}")
+                  for name, table in per_eps[eps].items()}
         if against not in tables:
             raise ValueError(f"eps {eps}: no results for the reference defense {against!r}; "
                              f"got {', '.join(tables)}")
@@ -53,7 +55,7 @@ def load_sweep(sweep_dir, defenses) -> dict[float, dict[str, pd.DataFrame]]:
         eps = float(json.loads(run.read_text())["eps"])
         if eps in per_eps:
             raise ValueError(f"two folders of {sweep_dir} hold eps {eps}; remove the stale one")
-        per_eps[eps] = {name: _per_image(run.parent / name, "sweep recovery") for name in defenses}
+        per_eps[eps] = {name: artifacts.read_per_image(run.parent / name, "sweep recovery") for name in defenses}
     return per_eps
 
 
@@ -63,8 +65,8 @@ def load_magnitudes(sweep_dir, recover_dir, attack_eps: float, defenses: dict[st
     Returns those tables and the sweep's image ids, the images they are scored on."""
     per_eps = load_sweep(sweep_dir, defenses)
     image_ids = next(iter(per_eps.values()))[next(iter(defenses))]["index"].tolist()
-    per_eps[attack_eps] = {name: _per_image(Path(recover_dir) / name, "recovery") for name in defenses}
-    per_eps[0.0] = {name: _per_image(Path(recover_dir) / clean, "recovery") for name, clean in defenses.items()}
+    per_eps[attack_eps] = {name: artifacts.read_per_image(Path(recover_dir) / name, "recovery") for name in defenses}
+    per_eps[0.0] = {name: artifacts.read_per_image(Path(recover_dir) / clean, "recovery") for name, clean in defenses.items()}
     return per_eps, image_ids
 
 
@@ -73,17 +75,3 @@ def magnitude_metrics(summary: pd.DataFrame) -> dict:
     reads dots in metric names as nesting), then defense -> accuracy in [0, 1]."""
     return {f"eps_{eps:g}".replace(".", "p"): dict(zip(rows.defense, rows["accuracy %"] / 100))
             for eps, rows in summary.groupby("eps")}
-
-
-def _per_image(folder: Path, kind: str) -> pd.DataFrame:
-    return pd.read_csv(artifacts.require(folder / "per_image.csv", kind))
-
-
-def _only(table: pd.DataFrame, image_ids: list, what: str) -> pd.DataFrame:
-    """``table``'s rows for ``image_ids``, in that order; every id must be there."""
-    by_id = table.set_index("index")
-    missing = sorted(set(image_ids) - set(by_id.index))
-    if missing:
-        raise ValueError(f"{what}: {len(missing)} of the {len(image_ids)} images were not recovered "
-                         f"(first ids {missing[:5]}); were both runs made from the same attack.eval_seed?")
-    return by_id.loc[image_ids].reset_index()

@@ -1,3 +1,6 @@
+import warnings
+from contextlib import contextmanager
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -35,6 +38,7 @@ def recovered(tmp_path_factory):
         evaluate_defense(classifier, generator, attack, out / name, resume_dir=out.parent / "cache",
                          chunk_images=10, steps=20, restarts=3, seed=0, progress=False,
                          **{"inputs": "adversarial", **variant})
+    torch.save(attack, out / "attack.pt")
     return out, generator, classifier
 
 
@@ -76,3 +80,29 @@ def test_reselection_with_all_restarts_reproduces_the_run_and_fewer_restarts_rec
     assert recovery["reconstruction_mse"].mean() <= one
     with pytest.raises(ValueError, match="between 1 and the 3"):
         reselect(recovery, table, generator, classifier, restarts=4, select="total", alpha=1.0)
+
+
+def test_without_save_recovery_the_same_tables_and_no_recovery_file(recovered, tmp_path):
+    out, generator, classifier = recovered
+    attack = torch.load(out / "attack.pt")
+
+    def run():
+        evaluate_defense(classifier, generator, attack, tmp_path / "lrl", resume_dir=out.parent / "cache",
+                         chunk_images=10, steps=20, restarts=3, seed=0, progress=False,
+                         save_recovery=False, **{"inputs": "adversarial", **VARIANTS["lrl"]})
+
+    with _no_warning():
+        run()
+    assert not (tmp_path / "lrl" / "recovery.pt").exists()
+    assert (tmp_path / "lrl" / "per_image.csv").read_text() == (out / "lrl" / "per_image.csv").read_text()
+    (tmp_path / "lrl" / "recovery.pt").write_text("left from an earlier run")
+    with pytest.warns(UserWarning, match="earlier run"):
+        run()
+    assert (tmp_path / "lrl" / "recovery.pt").read_text() == "left from an earlier run"  # warned, not deleted
+
+
+@contextmanager
+def _no_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield

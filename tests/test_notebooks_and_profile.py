@@ -35,6 +35,7 @@ FROM_PROFILE = {
                            "eval_seed": "attack.eval_seed",
                            "device": "device"},
     "08_fgsm_sweep": {"attack_eps": "attack.eps"},
+    "09_full_test": {},
 }
 
 
@@ -101,6 +102,16 @@ def test_the_fgsm_sweep_reuses_the_attack_stage_images(profile):
     assert 1 <= profile["fgsm_sweep"]["images"] <= profile["attack"]["eval_images"]
     for key, eps in profile["fgsm_sweep"]["magnitudes"].items():
         assert "." not in key and 0 < eps and eps != profile["attack"]["eps"], key
+
+
+@pytest.mark.parametrize("profile", [QUICK, PAPER], ids=["quick", "paper"])
+def test_the_full_test_set_holds_the_attack_stage_images(profile):
+    # A longer prefix of the same seeded draw: the attack stage's images are among them.
+    assert profile["attack"]["eval_images"] <= profile["full_test"]["images"] <= 10000
+
+
+def test_the_full_test_set_is_every_test_image():
+    assert PAPER["full_test"]["images"] == 10000
 
 
 @pytest.mark.parametrize("profile", [QUICK, PAPER], ids=["quick", "paper"])

@@ -17,7 +17,7 @@ MAGNITUDES = QUICK["fgsm_sweep"]["magnitudes"]
 STAGES = ["data", "train_classifier", "train_gan", "attack", *[f"recover@{v}" for v in QUICK_VARIANTS],
           *[f"{s}@{m}" for s in ("attack_sweep", "recover_sweep") for m in MAGNITUDES],
           *[f"adaptive_attack@{a}" for a in QUICK["adaptive"]["attackers"]],
-          "analysis", "ablations", "fgsm_sweep"]
+          "analysis", "ablations", "fgsm_sweep", "attack_full_test", "recover_full_test", "full_test"]
 
 
 def _run(args, cwd, env=None, timeout=1200):
@@ -51,7 +51,7 @@ def test_dvc_repro_runs_every_stage_of_the_quick_profile(tmp_path, mnist_source)
     metrics = json.loads(_run([DVC, "metrics", "show", "--json"], project, env))
     shown = json.dumps(metrics)
     for key in ["test_accuracy", "adversarial_accuracy", "defended_accuracy", "mcnemar_p_value", "lrl_accuracy",
-                "sphere_accuracy", "no defense_pgd_accuracy", *MAGNITUDES]:
+                "sphere_accuracy", "no defense_pgd_accuracy", "mcnemar_lrl_vs_defensegan", *MAGNITUDES]:
         assert key in shown, key
     executed = json.loads((project / "results/notebooks/05_analysis.ipynb").read_text())
     assert any(c.get("outputs") for c in executed["cells"] if c["cell_type"] == "code")
@@ -62,3 +62,8 @@ def test_dvc_repro_runs_every_stage_of_the_quick_profile(tmp_path, mnist_source)
     assert len(runs) == 1 + len(QUICK_VARIANTS)
     summary = (project / "results/fgsm_sweep_summary/summary.csv").read_text().splitlines()
     assert len(summary) == 1 + 3 * (len(MAGNITUDES) + 2)  # clean, the sweep and the attack stage's eps
+    full_test = (project / "results/full_test/lrl/per_image.csv").read_text().splitlines()
+    assert len(full_test) == 1 + QUICK["full_test"]["images"]
+    assert not (project / "results/full_test/lrl/recovery.pt").exists()  # per-restart latents: chunk cache only
+    comparison = (project / "results/full_test/summary/comparison.csv").read_text().splitlines()
+    assert len(comparison) == 1 + 3  # no defense and the two paper variants

@@ -1,0 +1,71 @@
+"""The paper's two defenses on every test image (09_full_test): do the 1000-image numbers hold?"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from . import artifacts
+from .evaluation import accuracy_ci
+from .reporting import PAPER, compare_variants, select_images
+from .sweep import NO_DEFENSE
+
+PAPER_KEYS = {NO_DEFENSE: "no_defense"}  # reporting.PAPER's name of a row that is not a variant
+
+
+def load_tables(folder, variants, kind: str) -> dict[str, pd.DataFrame]:
+    """The per-image tables (notebook 04) of ``variants`` under ``folder``; ``kind`` (artifacts.MADE_BY)
+    names the stage that makes them, for the error a missing one gets."""
+    return {name: artifacts.read_per_image(Path(folder) / name, kind) for name in variants}
+
+
+def subset_comparison(full: dict[str, pd.DataFrame], subset: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per defense (and the undefended classifier): accuracy (%, 95 % CI) on all images of the
+    ``full`` run, on the ``subset`` run's images within the full run, and in the subset run itself,
+    with how often the two runs predict the same class for the same image.
+
+    The subset run's images must all be in the full run (both drawn with the same seed); a difference
+    between the two runs on the same image can only come from the computation (batching, CPU)."""
+    rows = []
+    for name in [NO_DEFENSE, *full]:
+        source = next(iter(full)) if name == NO_DEFENSE else name
+        column = "pred_adv" if name == NO_DEFENSE else "pred_defended"
+        whole, small = full[source], subset[source]
+        within = select_images(whole, small["index"].tolist(), f"{source}, full run")
+        right_all = accuracy_ci(whole[column] == whole.label)
+        right_within = accuracy_ci(within[column] == within.label)
+        right_small = accuracy_ci(small[column] == small.label)
+        rows.append({
+            "defense": name, "paper %": round(100 * PAPER.get(PAPER_KEYS.get(name, name), float("nan")), 2),
+            "n": right_all["n"], "accuracy %": 100 * right_all["accuracy"],
+            "ci low %": 100 * right_all["ci_low"], "ci high %": 100 * right_all["ci_high"],
+            "subset n": right_small["n"],
+            "subset, full run %": 100 * right_within["accuracy"],
+            "subset run %": 100 * right_small["accuracy"],
+            "same prediction %": 100 * float((within[column].to_numpy() == small[column].to_numpy()).mean()),
+        })
+    return pd.DataFrame(rows)
+
+
+def accuracy_by_digit(full: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Accuracy (%, 95 % CI) per true digit, for the undefended classifier and each defense."""
+    rows = []
+    first = next(iter(full))
+    for name in [NO_DEFENSE, *full]:
+        table = full[first if name == NO_DEFENSE else name]
+        column = "pred_adv" if name == NO_DEFENSE else "pred_defended"
+        for digit, group in table.groupby("label"):
+            right = accuracy_ci(group[column] == group.label)
+            rows.append({"digit": int(digit), "defense": name, "accuracy %": 100 * right["accuracy"],
+                         "ci low %": 100 * right["ci_low"], "ci high %": 100 * right["ci_high"],
+                         "n": right["n"]})
+    return pd.DataFrame(rows)
+
+
+def full_test_metrics(comparison: pd.DataFrame, full: dict[str, pd.DataFrame], a: str, b: str) -> dict:
+    """`dvc metrics` of the stage: each defense's accuracy on all images and on the subset (in [0, 1]),
+    and the exact McNemar test of ``a`` against ``b`` on all images."""
+    metrics = {row.defense: {"accuracy": row["accuracy %"] / 100, "n": int(row.n),
+                             "subset_run_accuracy": row["subset run %"] / 100}
+               for _, row in comparison.iterrows()}
+    return {**metrics, f"mcnemar_{a}_vs_{b}": compare_variants(full, a, b)}
