@@ -10,11 +10,13 @@ import hashlib
 import json
 from pathlib import Path
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
 from . import artifacts
 from .checks import check_images
+from .evaluation import accuracy_ci, mcnemar_exact
 from .recovery import recover_latents
 from .training import predict
 
@@ -121,6 +123,30 @@ def attack_variant(classifier, generator, x, y, image_ids, settings: dict, work_
     defend = defense_from_run(generator, settings, device=device)
     out["correct"] = (predict(classifier, defend(out["x_adv"], image_ids)) == y.cpu()).numpy()
     return out
+
+
+def results_table(correct: dict, fgsm_correct: dict) -> pd.DataFrame:
+    """One row per target (index): its accuracy under the paper's FGSM and under PGD/BPDA (95 % Wilson
+    interval) on the same images. Both dicts map a target to per-image 0/1 correctness."""
+    rows = {}
+    for target, right in correct.items():
+        accuracy = accuracy_ci(right)
+        rows[target] = {"FGSM (paper's attack) %": 100 * fgsm_correct[target].mean(),
+                        "PGD / BPDA %": 100 * accuracy["accuracy"],
+                        "95% CI": f"{100 * accuracy['ci_low']:.1f} - {100 * accuracy['ci_high']:.1f}",
+                        "n": len(right)}
+    return pd.DataFrame(rows).T
+
+
+def paired_tests(correct: dict, pairs) -> dict:
+    """Exact McNemar test under PGD/BPDA of each pair (a, b) of targets, named "a vs b"."""
+    return {f"{a} vs {b}": mcnemar_exact(correct[a], correct[b]) for a, b in pairs}
+
+
+def adaptive_metrics(correct: dict, tests: dict) -> dict:
+    """`dvc metrics` of a stage: each target's accuracy under PGD/BPDA, and the p-value of each paired test."""
+    return {**{f"{target}_pgd_accuracy": float(right.mean()) for target, right in correct.items()},
+            **{f"mcnemar_p_{pair.replace(' ', '_')}": test["p_value"] for pair, test in tests.items()}}
 
 
 def _weights(module):

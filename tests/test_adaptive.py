@@ -1,9 +1,12 @@
+import numpy as np
 import pytest
 import torch
 
 from helpers import TinyGenerator
 from lrl_utils import Classifier, fgsm, predict
-from lrl_utils.adaptive import attack_variant, bpda_pgd, bpda_pgd_resumable, defense_from_run, identity_defense
+from lrl_utils.adaptive import (adaptive_metrics, attack_variant, bpda_pgd, bpda_pgd_resumable, defense_from_run,
+                                identity_defense, paired_tests, results_table)
+from lrl_utils.evaluation import accuracy_ci
 
 
 def _classifier_and_batch(n=8):
@@ -81,3 +84,22 @@ def test_bad_pgd_settings_are_refused():
     model, x, y = _classifier_and_batch(2)
     with pytest.raises(ValueError, match="step_size > 0"):
         bpda_pgd(model, identity_defense, x, y, [0, 1], eps=0.3, step_size=0.0, steps=3)
+
+
+def test_results_table_tests_and_metrics_from_per_image_correctness():
+    correct = {"no defense": np.zeros(10, bool), "lrl": np.r_[np.ones(6), np.zeros(4)].astype(bool),
+               "defensegan": np.r_[np.ones(2), np.zeros(8)].astype(bool)}
+    fgsm_correct = {"no defense": np.r_[np.ones(3), np.zeros(7)].astype(bool), "lrl": np.ones(10, bool),
+                    "defensegan": np.r_[np.ones(5), np.zeros(5)].astype(bool)}
+    table = results_table(correct, fgsm_correct)
+    assert list(table.index) == ["no defense", "lrl", "defensegan"]
+    assert table.loc["lrl", "PGD / BPDA %"] == pytest.approx(60.0)
+    assert table.loc["no defense", "FGSM (paper's attack) %"] == pytest.approx(30.0)
+    wilson = accuracy_ci(correct["defensegan"])
+    assert table.loc["defensegan", "95% CI"] == f"{100 * wilson['ci_low']:.1f} - {100 * wilson['ci_high']:.1f}"
+    assert table.loc["lrl", "n"] == 10
+    tests = paired_tests(correct, [["lrl", "defensegan"]])
+    assert tests["lrl vs defensegan"] == {"only_a": 4, "only_b": 0, "p_value": pytest.approx(2 / 2 ** 4)}
+    metrics = adaptive_metrics(correct, tests)
+    assert metrics["lrl_pgd_accuracy"] == pytest.approx(0.6) and metrics["no defense_pgd_accuracy"] == 0.0
+    assert metrics["mcnemar_p_lrl_vs_defensegan"] == pytest.approx(0.125)
