@@ -3,14 +3,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import artifacts
+from .checks import check_choice
 from .evaluation import accuracy_ci
 from .reporting import PAPER, compare_variants, select_images
 from .sweep import NO_DEFENSE
 
 PAPER_KEYS = {NO_DEFENSE: "no_defense"}  # reporting.PAPER's name of a row that is not a variant
+# How accuracy_by_group splits the test images: by true digit, or by MNIST's two writer populations (the
+# first 5000 test images come from NIST's SD-3, written by Census Bureau employees, the last 5000 from
+# SD-1, written by high-school students; LeCun et al. call the first half cleaner and easier).
+GROUPS = {
+    "digit": lambda table: table["label"].rename("digit"),
+    "half": lambda table: pd.Series(np.where(table["index"] < 5000, "first 5000", "last 5000"), index=table.index),
+}
 
 
 def load_tables(folder, variants, kind: str) -> dict[str, pd.DataFrame]:
@@ -27,9 +36,7 @@ def subset_comparison(full: dict[str, pd.DataFrame], subset: dict[str, pd.DataFr
     The subset run's images must all be in the full run (both drawn with the same seed); a difference
     between the two runs on the same image can only come from the computation (batching, CPU)."""
     rows = []
-    for name in [NO_DEFENSE, *full]:
-        source = next(iter(full)) if name == NO_DEFENSE else name
-        column = "pred_adv" if name == NO_DEFENSE else "pred_defended"
+    for name, source, column in _targets(full):
         whole, small = full[source], subset[source]
         within = select_images(whole, small["index"].tolist(), f"{source}, full run")
         right_all = accuracy_ci(whole[column] == whole.label)
@@ -47,16 +54,15 @@ def subset_comparison(full: dict[str, pd.DataFrame], subset: dict[str, pd.DataFr
     return pd.DataFrame(rows)
 
 
-def accuracy_by_digit(full: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Accuracy (%, 95 % CI) per true digit, for the undefended classifier and each defense."""
+def accuracy_by_group(full: dict[str, pd.DataFrame], group: str = "digit") -> pd.DataFrame:
+    """Accuracy (%, 95 % CI) per ``group`` (see GROUPS), for the undefended classifier and each defense."""
+    check_choice("group", group, GROUPS)
     rows = []
-    first = next(iter(full))
-    for name in [NO_DEFENSE, *full]:
-        table = full[first if name == NO_DEFENSE else name]
-        column = "pred_adv" if name == NO_DEFENSE else "pred_defended"
-        for digit, group in table.groupby("label"):
-            right = accuracy_ci(group[column] == group.label)
-            rows.append({"digit": int(digit), "defense": name, "accuracy %": 100 * right["accuracy"],
+    for name, source, column in _targets(full):
+        table = full[source]
+        for value, members in table.groupby(GROUPS[group](table)):
+            right = accuracy_ci(members[column] == members.label)
+            rows.append({group: value, "defense": name, "accuracy %": 100 * right["accuracy"],
                          "ci low %": 100 * right["ci_low"], "ci high %": 100 * right["ci_high"],
                          "n": right["n"]})
     return pd.DataFrame(rows)
@@ -69,3 +75,11 @@ def full_test_metrics(comparison: pd.DataFrame, full: dict[str, pd.DataFrame], a
                              "subset_run_accuracy": row["subset run %"] / 100}
                for _, row in comparison.iterrows()}
     return {**metrics, f"mcnemar_{a}_vs_{b}": compare_variants(full, a, b)}
+
+
+def _targets(full: dict[str, pd.DataFrame]):
+    """(row name, variant whose table holds it, prediction column): the undefended classifier (its
+    ``pred_adv``, the same in every table) first, then each defense."""
+    yield NO_DEFENSE, next(iter(full)), "pred_adv"
+    for name in full:
+        yield name, name, "pred_defended"

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from lrl_utils.evaluation import accuracy_ci
-from lrl_utils.full_test import accuracy_by_digit, full_test_metrics, load_tables, subset_comparison
+from lrl_utils.full_test import accuracy_by_group, full_test_metrics, load_tables, subset_comparison
 from lrl_utils.sweep import NO_DEFENSE
 
 
@@ -56,14 +56,20 @@ def test_a_subset_image_missing_from_the_full_run_is_a_clear_error():
         subset_comparison(full, subset)
 
 
-def test_accuracy_by_digit_counts_each_label_separately():
+def test_accuracy_by_group_counts_each_digit_and_each_half_separately():
     full, _ = _runs()
-    out = accuracy_by_digit(full).set_index(["defense", "digit"])
+    out = accuracy_by_group(full, "digit").set_index(["defense", "digit"])
     # lrl right on ids 0-14: even ids (digit 0) 0..14 = 8 of 10, odd ids (digit 1) 1..13 = 7 of 10.
     assert out.loc[("lrl", 0), "accuracy %"] == pytest.approx(80.0)
     assert out.loc[("lrl", 1), "accuracy %"] == pytest.approx(70.0)
     assert out.loc[(NO_DEFENSE, 0), "accuracy %"] == pytest.approx(20.0)
     assert (out["n"] == 10).all()
+    shifted = {name: table.assign(index=table["index"] + 4990) for name, table in full.items()}  # 10 per half
+    halves = accuracy_by_group(shifted, "half").set_index(["defense", "half"])
+    assert halves.loc[("lrl", "first 5000"), "accuracy %"] == pytest.approx(100.0)  # ids 4990-4999
+    assert halves.loc[("lrl", "last 5000"), "accuracy %"] == pytest.approx(50.0)    # 5000-5004 of 5000-5009
+    with pytest.raises(ValueError, match="unknown group 'writer'"):
+        accuracy_by_group(full, "writer")
 
 
 def test_metrics_hold_accuracies_and_the_paired_test(tmp_path):
