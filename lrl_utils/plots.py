@@ -124,7 +124,7 @@ def accuracy_by_magnitude(table: pd.DataFrame, path=None):
 
 def accuracy_by_digit(table: pd.DataFrame, path=None):
     """Accuracy (95 % CI bars) per true digit, one group of bars per digit and one bar per defense
-    (rows of full_test.accuracy_by_digit)."""
+    (rows of full_test.accuracy_by_group with group "digit")."""
     defenses = list(dict.fromkeys(table["defense"]))
     width = 0.8 / len(defenses)
     fig, ax = plt.subplots(figsize=(8, 3.6))

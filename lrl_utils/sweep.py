@@ -65,8 +65,9 @@ def load_magnitudes(sweep_dir, recover_dir, attack_eps: float, defenses: dict[st
     Returns those tables and the sweep's image ids, the images they are scored on."""
     per_eps = load_sweep(sweep_dir, defenses)
     image_ids = next(iter(per_eps.values()))[next(iter(defenses))]["index"].tolist()
-    per_eps[attack_eps] = {name: artifacts.read_per_image(Path(recover_dir) / name, "recovery") for name in defenses}
-    per_eps[0.0] = {name: artifacts.read_per_image(Path(recover_dir) / clean, "recovery") for name, clean in defenses.items()}
+    recovered = Path(recover_dir)
+    per_eps[attack_eps] = {name: artifacts.read_per_image(recovered / name, "recovery") for name in defenses}
+    per_eps[0.0] = {name: artifacts.read_per_image(recovered / clean, "recovery") for name, clean in defenses.items()}
     return per_eps, image_ids
 
 
