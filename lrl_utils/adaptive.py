@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from . import artifacts
 from .checks import check_images
-from .evaluation import accuracy_ci, mcnemar_exact
+from .evaluation import accuracy_ci, ci_text, mcnemar_exact
 from .recovery import recover_latents
 from .training import predict
 
@@ -133,7 +133,7 @@ def results_table(correct: dict, fgsm_correct: dict) -> pd.DataFrame:
         accuracy = accuracy_ci(right)
         rows[target] = {"FGSM (paper's attack) %": 100 * fgsm_correct[target].mean(),
                         "PGD / BPDA %": 100 * accuracy["accuracy"],
-                        "95% CI": f"{100 * accuracy['ci_low']:.1f} - {100 * accuracy['ci_high']:.1f}",
+                        "95% CI": ci_text(accuracy),
                         "n": len(right)}
     return pd.DataFrame(rows).T
 

@@ -66,6 +66,11 @@ def read_per_image(folder, kind: str) -> pd.DataFrame:
     return pd.read_csv(require(Path(folder) / "per_image.csv", kind))
 
 
+def read_per_image_tables(folder, names, kind: str) -> dict[str, pd.DataFrame]:
+    """``read_per_image`` of each of ``names``, subfolders of ``folder``."""
+    return {name: read_per_image(Path(folder) / name, kind) for name in names}
+
+
 def save_classifier(model: Classifier, path, **info) -> Path:
     return save({"state_dict": model.state_dict(), **info}, path)
 

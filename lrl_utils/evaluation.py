@@ -20,6 +20,11 @@ def accuracy_ci(correct, confidence: float = 0.95) -> dict:
     return {"accuracy": k / n, "ci_low": float(ci.low), "ci_high": float(ci.high), "correct": k, "n": n}
 
 
+def ci_text(accuracy: dict) -> str:
+    """``accuracy_ci``'s interval in percent, as the tables print it: "48.6 - 54.8"."""
+    return f"{100 * accuracy['ci_low']:.1f} - {100 * accuracy['ci_high']:.1f}"
+
+
 def mcnemar_exact(correct_a, correct_b) -> dict:
     """Exact (binomial) McNemar test of two classifiers scored on the same images.
 

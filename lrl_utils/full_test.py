@@ -1,15 +1,12 @@
 """The paper's two defenses on every test image (09_full_test): do the 1000-image numbers hold?"""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from . import artifacts
 from .checks import check_choice
 from .evaluation import accuracy_ci
-from .reporting import PAPER, compare_variants, select_images
+from .reporting import PAPER, select_images
 from .sweep import NO_DEFENSE
 
 PAPER_KEYS = {NO_DEFENSE: "no_defense"}  # reporting.PAPER's name of a row that is not a variant
@@ -20,12 +17,6 @@ GROUPS = {
     "digit": lambda table: table["label"].rename("digit"),
     "half": lambda table: pd.Series(np.where(table["index"] < 5000, "first 5000", "last 5000"), index=table.index),
 }
-
-
-def load_tables(folder, variants, kind: str) -> dict[str, pd.DataFrame]:
-    """The per-image tables (notebook 04) of ``variants`` under ``folder``; ``kind`` (artifacts.MADE_BY)
-    names the stage that makes them, for the error a missing one gets."""
-    return {name: artifacts.read_per_image(Path(folder) / name, kind) for name in variants}
 
 
 def subset_comparison(full: dict[str, pd.DataFrame], subset: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -68,13 +59,13 @@ def accuracy_by_group(full: dict[str, pd.DataFrame], group: str = "digit") -> pd
     return pd.DataFrame(rows)
 
 
-def full_test_metrics(comparison: pd.DataFrame, full: dict[str, pd.DataFrame], a: str, b: str) -> dict:
+def full_test_metrics(comparison: pd.DataFrame, test: dict, a: str, b: str) -> dict:
     """`dvc metrics` of the stage: each defense's accuracy on all images and on the subset (in [0, 1]),
-    and the exact McNemar test of ``a`` against ``b`` on all images."""
+    and ``test``, the exact McNemar test of ``a`` against ``b`` on all images (reporting.compare_variants)."""
     metrics = {row.defense: {"accuracy": row["accuracy %"] / 100, "n": int(row.n),
                              "subset_run_accuracy": row["subset run %"] / 100}
                for _, row in comparison.iterrows()}
-    return {**metrics, f"mcnemar_{a}_vs_{b}": compare_variants(full, a, b)}
+    return {**metrics, f"mcnemar_{a}_vs_{b}": test}
 
 
 def _targets(full: dict[str, pd.DataFrame]):

@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 
 from .artifacts import MissingArtifactError
-from .evaluation import accuracy_ci, mcnemar_exact
+from .evaluation import accuracy_ci, ci_text, mcnemar_exact
 
 # The numbers the paper reports (J. Cho, "Add latent restriction loss when recovering latent vector").
 PAPER = {
@@ -99,7 +99,7 @@ def results_table(classifier_metrics: dict, attack_metrics: dict, tables: dict[s
         "setting": label,
         "paper %": round(100 * PAPER[key], 2) if key in PAPER else float("nan"),
         "this repo %": round(100 * acc["accuracy"], 2),
-        "95% CI": f"{100 * acc['ci_low']:.1f} - {100 * acc['ci_high']:.1f}",
+        "95% CI": ci_text(acc),
         "n": acc["n"],
     } for label, key, acc in rows])
 

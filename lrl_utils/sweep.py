@@ -55,7 +55,7 @@ def load_sweep(sweep_dir, defenses) -> dict[float, dict[str, pd.DataFrame]]:
         eps = float(json.loads(run.read_text())["eps"])
         if eps in per_eps:
             raise ValueError(f"two folders of {sweep_dir} hold eps {eps}; remove the stale one")
-        per_eps[eps] = {name: artifacts.read_per_image(run.parent / name, "sweep recovery") for name in defenses}
+        per_eps[eps] = artifacts.read_per_image_tables(run.parent, defenses, "sweep recovery")
     return per_eps
 
 
@@ -65,9 +65,9 @@ def load_magnitudes(sweep_dir, recover_dir, attack_eps: float, defenses: dict[st
     Returns those tables and the sweep's image ids, the images they are scored on."""
     per_eps = load_sweep(sweep_dir, defenses)
     image_ids = next(iter(per_eps.values()))[next(iter(defenses))]["index"].tolist()
-    recovered = Path(recover_dir)
-    per_eps[attack_eps] = {name: artifacts.read_per_image(recovered / name, "recovery") for name in defenses}
-    per_eps[0.0] = {name: artifacts.read_per_image(recovered / clean, "recovery") for name, clean in defenses.items()}
+    per_eps[attack_eps] = artifacts.read_per_image_tables(recover_dir, defenses, "recovery")
+    clean = artifacts.read_per_image_tables(recover_dir, defenses.values(), "recovery")
+    per_eps[0.0] = {name: clean[clean_name] for name, clean_name in defenses.items()}
     return per_eps, image_ids
 
 

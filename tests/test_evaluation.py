@@ -57,3 +57,8 @@ def test_compare_variants_counts_each_side_under_its_own_name():
     tables["b"]["index"] = index[::-1]
     with pytest.raises(ValueError, match="different images"):
         compare_variants(tables, "a", "b")
+
+
+def test_ci_text_prints_the_interval_in_percent_to_one_decimal():
+    from lrl_utils.evaluation import ci_text
+    assert ci_text({"ci_low": 0.48612, "ci_high": 0.5476}) == "48.6 - 54.8"

@@ -3,7 +3,9 @@ import pandas as pd
 import pytest
 
 from lrl_utils.evaluation import accuracy_ci
-from lrl_utils.full_test import accuracy_by_group, full_test_metrics, load_tables, subset_comparison
+from lrl_utils.artifacts import read_per_image_tables
+from lrl_utils.full_test import accuracy_by_group, full_test_metrics, subset_comparison
+from lrl_utils.reporting import compare_variants
 from lrl_utils.sweep import NO_DEFENSE
 
 
@@ -74,7 +76,8 @@ def test_accuracy_by_group_counts_each_digit_and_each_half_separately():
 
 def test_metrics_hold_accuracies_and_the_paired_test(tmp_path):
     full, subset = _runs()
-    metrics = full_test_metrics(subset_comparison(full, subset), full, "lrl", "defensegan")
+    metrics = full_test_metrics(subset_comparison(full, subset), compare_variants(full, "lrl", "defensegan"),
+                                "lrl", "defensegan")
     assert metrics["lrl"]["accuracy"] == pytest.approx(0.75) and metrics["lrl"]["n"] == 20
     assert metrics["lrl"]["subset_run_accuracy"] == pytest.approx(0.4)
     test = metrics["mcnemar_lrl_vs_defensegan"]
@@ -86,6 +89,6 @@ def test_load_tables_names_the_stage_of_a_missing_run(tmp_path):
     full, _ = _runs()
     (tmp_path / "lrl").mkdir()
     full["lrl"].to_csv(tmp_path / "lrl" / "per_image.csv", index=False)
-    assert load_tables(tmp_path, ["lrl"], "full test recovery")["lrl"].equals(full["lrl"])
+    assert read_per_image_tables(tmp_path, ["lrl"], "full test recovery")["lrl"].equals(full["lrl"])
     with pytest.raises(FileNotFoundError, match="recover_full_test"):
-        load_tables(tmp_path, ["lrl", "defensegan"], "full test recovery")
+        read_per_image_tables(tmp_path, ["lrl", "defensegan"], "full test recovery")
