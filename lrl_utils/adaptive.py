@@ -3,6 +3,10 @@
 The recovery x -> G(z*(x)) has no useful gradient, so BPDA runs it forward and, backward, treats it as
 the identity: the attacker steps x along sign(d loss(classifier(G(z*))) / d G(z*)). With the identity as
 the defense this is plain PGD on the bare classifier.
+
+The defense is random (its restarts). An attacker who does not know its seed can average the gradient over
+several draws of it at every step, each with fresh restarts: EOT (expectation over transformation, same
+paper), ``eot_samples`` below.
 """
 from __future__ import annotations
 
@@ -24,58 +28,72 @@ from .training import predict
 _NOT_RECOVERY = {"inputs"}
 
 
-def defense_from_run(generator, settings: dict, *, seed: int | None = None, device=None):
-    """The defense of a recovered variant, as a function (x, image_ids) -> G(z*), with the settings its
-    run.json recorded; ``seed`` replaces the seed of the restarts (an attacker does not know it)."""
+def defense_from_run(generator, settings: dict, *, seed: int | None = None, fresh_restarts: bool = False,
+                     device=None):
+    """The defense of a recovered variant, as a function (x, image_ids, draw=0) -> G(z*), with the settings
+    its run.json recorded; ``seed`` replaces the seed of the restarts (an attacker does not know it).
+    With ``fresh_restarts`` every draw has its own restarts: draw k uses seed + k."""
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items() if k not in _NOT_RECOVERY}
     if seed is not None:
         kwargs["seed"] = seed
 
-    def defend(x, image_ids):
-        return recover_latents(generator, x, image_ids=image_ids, device=device, progress=False, **kwargs).x_rec
+    def defend(x, image_ids, draw=0):
+        draw_seed = kwargs["seed"] + draw if fresh_restarts else kwargs["seed"]
+        return recover_latents(generator, x, image_ids=image_ids, device=device, progress=False,
+                               **{**kwargs, "seed": draw_seed}).x_rec
     return defend
 
 
-def identity_defense(x, image_ids):
+def identity_defense(x, image_ids, draw=0):
     """No defense: PGD against the bare classifier."""
     return x
 
 
-def bpda_pgd(classifier, defend, x, y, image_ids, *, eps: float, step_size: float, steps: int) -> dict:
+def bpda_pgd(classifier, defend, x, y, image_ids, *, eps: float, step_size: float, steps: int,
+             eot_samples: int = 1) -> dict:
     """L-infinity PGD from x through ``defend`` (BPDA: its Jacobian taken as the identity).
 
-    Each image keeps the first iterate that the attacker saw misclassified after the defense (the last
-    iterate if none was). Returns ``x_adv`` and ``fooled_at`` (that iterate's number, -1 if never), and
-    ``attacker_accuracy``: the accuracy the attacker saw at iterates 0..steps.
+    At every iterate the attacker runs ``eot_samples`` draws of the defense (draw numbers t * eot_samples + e,
+    so a defense with fresh restarts never repeats them) and steps along the sign of their summed gradient
+    (EOT); an image counts as misclassified when every draw misclassifies it. Each image keeps the first
+    iterate that the attacker saw misclassified (the last iterate if none was). Returns ``x_adv`` and
+    ``fooled_at`` (that iterate's number, -1 if never), and ``attacker_accuracy``: the accuracy the attacker
+    saw at iterates 0..steps.
     """
     check_images(x)
-    if eps < 0 or step_size <= 0 or steps < 1:
-        raise ValueError(f"PGD needs eps >= 0, step_size > 0 and steps >= 1; got {eps}, {step_size}, {steps}")
+    if eps < 0 or step_size <= 0 or steps < 1 or eot_samples < 1:
+        raise ValueError(f"PGD needs eps >= 0, step_size > 0, steps >= 1 and eot_samples >= 1; "
+                         f"got {eps}, {step_size}, {steps}, {eot_samples}")
     was_training = classifier.training
     classifier.eval()
     try:
-        return _pgd(classifier, defend, x.detach(), y, image_ids, eps, step_size, steps)
+        return _pgd(classifier, defend, x.detach(), y, image_ids, eps, step_size, steps, eot_samples)
     finally:
         classifier.train(was_training)
 
 
-def _pgd(classifier, defend, x, y, image_ids, eps, step_size, steps):
+def _pgd(classifier, defend, x, y, image_ids, eps, step_size, steps, eot_samples):
     device = next(classifier.parameters()).device
     x_adv, kept = x.clone(), x.clone()
     fooled_at = torch.full((len(x),), -1, dtype=torch.long)
     attacker_accuracy = []
     for t in range(steps + 1):
-        x_rec = defend(x_adv, image_ids).detach().to(device).requires_grad_(True)
-        logits = classifier(x_rec)
-        newly = (logits.argmax(1).cpu() != y.cpu()) & (fooled_at < 0)
+        wrong, grad = torch.ones(len(x), dtype=torch.bool), torch.zeros_like(x)
+        for e in range(eot_samples):
+            x_rec = defend(x_adv, image_ids, t * eot_samples + e).detach().to(device).requires_grad_(True)
+            logits = classifier(x_rec)
+            wrong &= logits.argmax(1).cpu() != y.cpu()
+            if t < steps:
+                # Summed, not averaged: each image's step depends only on its own gradient's sign.
+                grad += torch.autograd.grad(F.cross_entropy(logits, y.to(device), reduction="sum"),
+                                            x_rec)[0].to(grad.device)
+        newly = wrong & (fooled_at < 0)
         fooled_at[newly] = t
         kept[newly] = x_adv[newly]
         attacker_accuracy.append(float((fooled_at < 0).float().mean()))
         if t == steps:
             break
-        # Summed, not averaged: each image's step depends only on its own gradient's sign.
-        grad, = torch.autograd.grad(F.cross_entropy(logits, y.to(device), reduction="sum"), x_rec)
-        step = x_adv + step_size * grad.sign().to(x_adv.device)
+        step = x_adv + step_size * grad.sign()
         x_adv = torch.min(torch.max(step, x - eps), x + eps).clamp(-1, 1).detach()
     never = fooled_at < 0
     kept[never] = x_adv[never]
@@ -87,7 +105,9 @@ def bpda_pgd_resumable(classifier, defend, x, y, image_ids, work_dir, *, chunk_i
     """``bpda_pgd`` over consecutive image chunks, each saved under ``work_dir`` in a folder named by a
     hash of what determines the result: ``key`` (the defense's settings), ``pgd``, the images and the
     weights of the classifier and of the ``generator`` the defense uses, so a cut-off run resumes."""
-    digest = hashlib.sha256(json.dumps({**key, **pgd}, sort_keys=True).encode())
+    # eot_samples = 1 stays out of the hash: chunks saved before EOT existed keep their names.
+    identity = {**key, **{k: v for k, v in pgd.items() if not (k == "eot_samples" and v == 1)}}
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode())
     for tensor in [x, *_weights(classifier), *_weights(generator)]:
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     folder = Path(work_dir) / digest.hexdigest()[:16]
@@ -112,14 +132,18 @@ def bpda_pgd_resumable(classifier, defend, x, y, image_ids, work_dir, *, chunk_i
 
 
 def attack_variant(classifier, generator, x, y, image_ids, settings: dict, work_dir, *, attacker_seed: int,
-                   chunk_images: int, device=None, **pgd) -> dict:
+                   chunk_images: int, device=None, eot_samples: int = 1, **pgd) -> dict:
     """BPDA-PGD against one recovered variant, from the settings of its run.json. The attacker runs the
     defense with restarts drawn from ``attacker_seed`` (its own, or the variant's seed for an attacker who
-    knows it); each image it returns is then judged by the real defense, with the variant's own seed.
-    Returns ``bpda_pgd``'s result plus ``correct`` (per image, whether the defended classifier is right)."""
-    attacker_view = defense_from_run(generator, settings, seed=attacker_seed, device=device)
+    knows it); with ``eot_samples`` > 1 it averages over that many draws per step, each with fresh
+    restarts (seeds attacker_seed, attacker_seed + 1, ...). Each image it returns is then judged by the
+    real defense, with the variant's own seed. Returns ``bpda_pgd``'s result plus ``correct`` (per image,
+    whether the defended classifier is right)."""
+    attacker_view = defense_from_run(generator, settings, seed=attacker_seed, fresh_restarts=eot_samples > 1,
+                                     device=device)
     out = bpda_pgd_resumable(classifier, attacker_view, x, y, image_ids, work_dir, chunk_images=chunk_images,
-                             generator=generator, key={"settings": settings, "seed": attacker_seed}, **pgd)
+                             generator=generator, key={"settings": settings, "seed": attacker_seed},
+                             eot_samples=eot_samples, **pgd)
     defend = defense_from_run(generator, settings, device=device)
     out["correct"] = (predict(classifier, defend(out["x_adv"], image_ids)) == y.cpu()).numpy()
     return out

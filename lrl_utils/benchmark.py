@@ -1,14 +1,19 @@
-"""How fast is latent recovery here? `python -m lrl_utils.benchmark [--quick]`.
+"""How fast is latent recovery here? `python -m lrl_utils.benchmark [--quick] [--training]`.
 
 Measures, in one run on one machine, the latent-steps per second (one latent moved by one Adam step,
 i.e. one forward and backward pass of the generator) of the ways recovery can be looped, the FLOPs of
 one latent-step, the machine's measured matmul peak, and the projected wall time of the paper-scale runs.
+With ``--profile``: where the time of the fastest exact path goes (torch.profiler's table of operators).
+With ``--training``: whether the recovery's speed-ups (torch.compile, channels-last) also speed up the
+training steps of the classifier and the GAN, and the epoch times they project.
 Speed is a measurement to print, never an assertion.
 """
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
+import math
 import time
 from pathlib import Path
 
@@ -16,13 +21,16 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .checks import resolve_device
-from .models import Generator
+from .models import Classifier, Discriminator, Generator
 from .recovery import _Step, auto_batch_size, recover_latents
 from .reporting import machine_info
 from .restriction import standard_normal_quantiles
+from .training import classifier_step, gan_step, train_classifier, train_gan
 
 PAPER_LATENT_STEPS = 1000 * 10 * 200
 FULL_TEST_LATENT_STEPS = 10_000 * 10 * 200
+TRAINING_IMAGES = 60_000
+TRAINING_SPEEDUPS = ("compiled", "channels_last")
 
 
 def matmul_peak(dtype: torch.dtype, device: torch.device, n: int = 2048, seconds: float = 1.0,
@@ -130,6 +138,96 @@ def measure(quick: bool = False, device=None, alpha: float = 1.0, restarts: int 
     }
 
 
+def measure_training(quick: bool = False, device=None, speedups=TRAINING_SPEEDUPS) -> dict:
+    """Seconds per training step of the classifier and of the GAN (at the training loops' default batch
+    sizes), eager and with each of ``speedups``, and the epoch over MNIST's 60000 training images that
+    each projects."""
+    device = resolve_device(device)
+    steps, warmup = (3, 2) if quick else (40, 5)
+    networks = {"classifier": _classifier_stepper, "gan": _gan_stepper}
+    report = {"quick": quick, "device": str(device), "steps": steps, "networks": {}, "machine": machine_info()}
+    for network, stepper in networks.items():
+        batch = inspect.signature({"classifier": train_classifier, "gan": train_gan}[network]).parameters[
+            "batch_size"].default
+        rows = {}
+        for path in ("eager", *speedups):
+            torch.manual_seed(0)
+            step = stepper(path, batch, device)
+            started = time.perf_counter()
+            for _ in range(warmup):  # compiles on the first calls
+                step()
+            warmup_s = time.perf_counter() - started
+            seconds = 1 / _rate(lambda: [step() for _ in range(steps)], steps, device)
+            rows[path] = {"seconds_per_step": seconds, "warmup_s": round(warmup_s, 1),
+                          "epoch_s": seconds * math.ceil(TRAINING_IMAGES / batch)}
+        for row in rows.values():
+            row["speedup_over_eager"] = rows["eager"]["seconds_per_step"] / row["seconds_per_step"]
+        report["networks"][network] = {"batch_size": batch, "paths": rows}
+    return report
+
+
+def _prepare(module, path, device):
+    module = module.to(device)
+    if path == "channels_last":
+        module = module.to(memory_format=torch.channels_last)
+    return torch.compile(module) if path == "compiled" else module
+
+
+def _random_images(n, path, device):
+    x = torch.rand(n, 1, 28, 28, device=device) * 2 - 1
+    return x.contiguous(memory_format=torch.channels_last) if path == "channels_last" else x
+
+
+def _classifier_stepper(path, batch, device):
+    model = Classifier().to(device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model, x = _prepare(model, path, device), _random_images(batch, path, device)
+    y = torch.randint(0, 10, (batch,), device=device)
+    return lambda: classifier_step(model, optimiser, x, y)
+
+
+def _gan_stepper(path, batch, device):
+    generator, discriminator = Generator().to(device), Discriminator().to(device)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    latent_dim = generator.latent_dim
+    generator, discriminator = _prepare(generator, path, device), _prepare(discriminator, path, device)
+    real = _random_images(batch, path, device)
+    return lambda: gan_step(generator, discriminator, opt_g, opt_d, real,
+                            torch.randn(batch, latent_dim, device=device))
+
+
+def format_training_table(report: dict) -> str:
+    lines = [f"training steps on {report['machine']['device']} ({report['device']}, "
+             f"{report['machine']['torch_threads']} threads), {report['machine']['date']}", "",
+             "| network (batch) | path | ms per step | projected epoch (60000 images) | vs eager | compile/warm-up |",
+             "|---|---|---|---|---|---|"]
+    for network, entry in report["networks"].items():
+        for path, row in entry["paths"].items():
+            lines.append(f"| {network} ({entry['batch_size']}) | {path} | {1000 * row['seconds_per_step']:.1f} | "
+                         f"{row['epoch_s']:.0f} s | {row['speedup_over_eager']:.2f}x | {row['warmup_s']} s |")
+    return "\n".join(lines)
+
+
+def profile_recovery(quick: bool = False, device=None, alpha: float = 1.0, restarts: int = 10) -> str:
+    """torch.profiler's operator table (by self time) of the compiled batched path, after warm-up."""
+    device = resolve_device(device)
+    torch.manual_seed(0)
+    generator = Generator().to(device).eval().requires_grad_(False)
+    with torch.no_grad():
+        x = generator(torch.randn(20 if quick else 50, generator.latent_dim, device=device)).clamp(-1, 1).cpu()
+    run = dict(restarts=restarts, alpha=alpha, progress=False, device=device, compile=True,
+               batch_size=auto_batch_size(generator, generator.latent_dim, device))
+    recover_latents(generator, x, steps=3, **run)  # compile outside the profile
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    if device.type == "cuda":
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    with torch.profiler.profile(activities=activities, with_flops=True) as profile:
+        recover_latents(generator, x, steps=5 if quick else 20, **run)
+    key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    return profile.key_averages().table(sort_by=key, row_limit=20)
+
+
 def format_table(report: dict) -> str:
     lines = [f"latent recovery on {report['machine']['device']} ({report['device']}, "
              f"{report['machine']['torch_threads']} threads), {report['machine']['date']}",
@@ -151,12 +249,24 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: under a minute")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: CUDA when available)")
+    parser.add_argument("--profile", action="store_true",
+                        help="print the profiler's operator table of the compiled path (writes nothing)")
+    parser.add_argument("--training", action="store_true",
+                        help="time the training steps instead (eager, compiled, channels-last)")
     parser.add_argument("--out", default=None,
-                        help="JSON file (default results/benchmark.json, or results/benchmark_quick.json with --quick)")
+                        help="JSON file (default results/benchmark[_training][_quick].json)")
     args = parser.parse_args(argv)
-    report = measure(quick=args.quick, device=args.device)
-    print(format_table(report))
-    out = Path(args.out or ("results/benchmark_quick.json" if args.quick else "results/benchmark.json"))
+    if args.profile:
+        print(profile_recovery(quick=args.quick, device=args.device))
+        return
+    if args.training:
+        report = measure_training(quick=args.quick, device=args.device)
+        print(format_training_table(report))
+    else:
+        report = measure(quick=args.quick, device=args.device)
+        print(format_table(report))
+    name = "benchmark" + ("_training" if args.training else "") + ("_quick" if args.quick else "")
+    out = Path(args.out or f"results/{name}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"written to {out}")

@@ -6,8 +6,7 @@ import pandas as pd
 
 from .checks import check_choice
 from .evaluation import accuracy_ci
-from .reporting import PAPER, select_images
-from .sweep import NO_DEFENSE
+from .reporting import NO_DEFENSE, PAPER, select_images
 
 PAPER_KEYS = {NO_DEFENSE: "no_defense"}  # reporting.PAPER's name of a row that is not a variant
 # How accuracy_by_group splits the test images: by true digit, or by MNIST's two writer populations (the

@@ -19,6 +19,7 @@ PAPER = {
     "defensegan": 0.553,
     "lrl": 0.641,
 }
+NO_DEFENSE = "no defense"  # the name of the undefended row in the tables of several defenses
 PER_IMAGE_COLUMNS = ["index", "label", "pred_clean", "pred_adv", "pred_defended",
                      "reconstruction_mse", "restriction"]
 

@@ -8,9 +8,7 @@ import pandas as pd
 
 from . import artifacts
 from .evaluation import accuracy_ci, mcnemar_exact
-from .reporting import select_images
-
-NO_DEFENSE = "no defense"
+from .reporting import NO_DEFENSE, select_images
 
 
 def accuracy_by_magnitude(per_eps: dict[float, dict[str, pd.DataFrame]], image_ids, against: str = "lrl"

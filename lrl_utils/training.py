@@ -32,17 +32,23 @@ def train_classifier(x, y, *, epochs: int, batch_size: int = 128, lr: float = 1e
         for idx in tqdm(list(_batches(len(x), batch_size, rng)), desc=f"classifier epoch {epoch}",
                         disable=not progress, mininterval=10.0):
             xb, yb = x[idx].to(device), y[idx].to(device)
-            logits = model(xb)
-            loss = F.cross_entropy(logits, yb)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
+            loss, logits = classifier_step(model, optimiser, xb, yb)
             total_loss += loss.item() * len(idx)
             correct += (logits.argmax(1) == yb).sum().item()
         history.append({"epoch": epoch, "lr": schedule.get_last_lr()[0], "loss": total_loss / len(x),
                         "train_accuracy": correct / len(x), "seconds": time.perf_counter() - started})
         schedule.step()
     return model.eval(), history
+
+
+def classifier_step(model, optimiser, xb, yb):
+    """One Adam step on the cross-entropy of a batch; returns the loss and the logits (before the step)."""
+    logits = model(xb)
+    loss = F.cross_entropy(logits, yb)
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    optimiser.step()
+    return loss, logits
 
 
 def train_gan(x, *, epochs: int, batch_size: int = 64, lr: float = 2e-4, beta1: float = 0.5,
@@ -65,20 +71,8 @@ def train_gan(x, *, epochs: int, batch_size: int = 64, lr: float = 2e-4, beta1: 
         for idx in tqdm(list(_batches(len(x), batch_size, rng)), desc=f"GAN epoch {epoch}",
                         disable=not progress, mininterval=10.0):
             real = x[idx].to(device)
-            fake = generator(torch.randn(len(idx), latent_dim, device=device))
-            # Discriminator: real -> 1, fake -> 0.
-            logits_real, logits_fake = discriminator(real), discriminator(fake.detach())
-            loss_d = (F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
-                      + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake)))
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            # Generator: make the discriminator call fakes real.
-            logits_gen = discriminator(fake)
-            loss_g = F.binary_cross_entropy_with_logits(logits_gen, torch.ones_like(logits_gen))
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
+            noise = torch.randn(len(idx), latent_dim, device=device)
+            loss_d, loss_g, logits_real, logits_fake = gan_step(generator, discriminator, opt_g, opt_d, real, noise)
             n = len(idx)
             sums["loss_d"] += loss_d.item() * n
             sums["loss_g"] += loss_g.item() * n
@@ -89,6 +83,26 @@ def train_gan(x, *, epochs: int, batch_size: int = 64, lr: float = 2e-4, beta1: 
                "seconds": time.perf_counter() - started}
         history.append(row)
     return generator.eval(), discriminator.eval(), history
+
+
+def gan_step(generator, discriminator, opt_g, opt_d, real, noise):
+    """One discriminator and one generator Adam step; returns both losses and the discriminator's logits
+    on the real and the fake batch."""
+    fake = generator(noise)
+    # Discriminator: real -> 1, fake -> 0.
+    logits_real, logits_fake = discriminator(real), discriminator(fake.detach())
+    loss_d = (F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
+              + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake)))
+    opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    opt_d.step()
+    # Generator: make the discriminator call fakes real.
+    logits_gen = discriminator(fake)
+    loss_g = F.binary_cross_entropy_with_logits(logits_gen, torch.ones_like(logits_gen))
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    opt_g.step()
+    return loss_d, loss_g, logits_real, logits_fake
 
 
 def _dcgan_init(module: torch.nn.Module) -> None:

@@ -84,6 +84,8 @@ def test_bad_pgd_settings_are_refused():
     model, x, y = _classifier_and_batch(2)
     with pytest.raises(ValueError, match="step_size > 0"):
         bpda_pgd(model, identity_defense, x, y, [0, 1], eps=0.3, step_size=0.0, steps=3)
+    with pytest.raises(ValueError, match="eot_samples >= 1"):
+        bpda_pgd(model, identity_defense, x, y, [0, 1], eps=0.3, step_size=0.1, steps=3, eot_samples=0)
 
 
 def test_results_table_tests_and_metrics_from_per_image_correctness():
@@ -103,3 +105,63 @@ def test_results_table_tests_and_metrics_from_per_image_correctness():
     metrics = adaptive_metrics(correct, tests)
     assert metrics["lrl_pgd_accuracy"] == pytest.approx(0.6) and metrics["no defense_pgd_accuracy"] == 0.0
     assert metrics["mcnemar_p_lrl_vs_defensegan"] == pytest.approx(0.125)
+
+
+def test_eot_over_identical_draws_is_plain_pgd():
+    model, x, y = _classifier_and_batch()
+    pgd = dict(eps=0.3, step_size=0.1, steps=3)
+    once = bpda_pgd(model, identity_defense, x, y, list(range(8)), **pgd)
+    thrice = bpda_pgd(model, identity_defense, x, y, list(range(8)), eot_samples=3, **pgd)
+    torch.testing.assert_close(thrice["x_adv"], once["x_adv"], atol=0, rtol=0)
+    assert thrice["attacker_accuracy"] == once["attacker_accuracy"]
+
+
+def test_eot_steps_along_the_summed_gradient_and_needs_every_draw_fooled():
+    model, x, y = _classifier_and_batch()
+    shifts = [0.0, 0.5, -0.4, 0.9]  # draw k sees x + shifts[k]: four different views
+
+    def defend(x_in, image_ids, draw=0):
+        return (x_in + shifts[draw]).clamp(-1, 1)
+    out = bpda_pgd(model, defend, x, y, list(range(8)), eps=0.3, step_size=0.3, steps=1, eot_samples=2)
+    grad = torch.zeros_like(x)
+    for shift in shifts[:2]:  # iterate 0 runs draws 0 and 1
+        view = (x + shift).clamp(-1, 1).requires_grad_(True)
+        grad += torch.autograd.grad(torch.nn.functional.cross_entropy(model(view), y, reduction="sum"), view)[0]
+    stepped = (x + 0.3 * grad.sign()).clamp(-1, 1)
+    later_views = [predict(model, (stepped + s).clamp(-1, 1)) != y for s in shifts[2:]]  # iterate 1: draws 2, 3
+    fooled = (predict(model, (x + shifts[0]).clamp(-1, 1)) != y) & (predict(model, (x + shifts[1]).clamp(-1, 1)) != y)
+    expected_fooled_at = torch.where(fooled, 0, torch.where(later_views[0] & later_views[1], 1, -1))
+    assert out["fooled_at"].tolist() == expected_fooled_at.tolist()
+    unfooled_at_0 = ~fooled
+    torch.testing.assert_close(out["x_adv"][unfooled_at_0], stepped[unfooled_at_0], atol=1e-6, rtol=0)
+
+
+def test_fresh_restarts_give_every_draw_its_own_seed():
+    generator = TinyGenerator().eval()
+    x = generator(torch.randn(4, 8, generator=torch.Generator().manual_seed(2))).detach()
+    settings = {"steps": 3, "lr": 0.05, "betas": [0.9, 0.999], "restarts": 2, "alpha": 1.0, "seed": 0,
+                "inputs": "adversarial"}
+    ids = [3, 4, 5, 6]
+    fresh = defense_from_run(generator, settings, seed=7, fresh_restarts=True)
+    fixed = defense_from_run(generator, settings, seed=7)
+    torch.testing.assert_close(fresh(x, ids, 2), defense_from_run(generator, settings, seed=9)(x, ids), atol=0, rtol=0)
+    assert not torch.equal(fresh(x, ids, 0), fresh(x, ids, 1))
+    torch.testing.assert_close(fixed(x, ids, 5), fixed(x, ids, 0), atol=0, rtol=0)
+
+
+def test_an_eot_attacker_draws_fresh_restarts_and_caches_apart_from_one_draw(tmp_path):
+    generator = TinyGenerator().eval()
+    torch.manual_seed(0)
+    classifier = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3)).eval()
+    x = generator(torch.randn(6, 8, generator=torch.Generator().manual_seed(2))).detach()
+    y = predict(classifier, x)
+    settings = {"steps": 5, "lr": 0.05, "betas": [0.9, 0.999], "restarts": 2, "alpha": 1.0, "seed": 0,
+                "inputs": "adversarial"}
+    ids, pgd = list(range(10, 16)), dict(eps=0.5, step_size=0.25, steps=2)
+    eot = attack_variant(classifier, generator, x, y, ids, settings, tmp_path, attacker_seed=7, chunk_images=6,
+                         eot_samples=2, **pgd)
+    direct = bpda_pgd(classifier, defense_from_run(generator, settings, seed=7, fresh_restarts=True), x, y, ids,
+                      eot_samples=2, **pgd)
+    torch.testing.assert_close(eot["x_adv"], direct["x_adv"], atol=1e-5, rtol=0)
+    attack_variant(classifier, generator, x, y, ids, settings, tmp_path, attacker_seed=7, chunk_images=6, **pgd)
+    assert len(list(tmp_path.iterdir())) == 2  # one cache folder each

@@ -6,7 +6,7 @@ from lrl_utils.evaluation import accuracy_ci
 from lrl_utils.artifacts import read_per_image_tables
 from lrl_utils.full_test import accuracy_by_group, full_test_metrics, subset_comparison
 from lrl_utils.reporting import compare_variants
-from lrl_utils.sweep import NO_DEFENSE
+from lrl_utils.reporting import NO_DEFENSE
 
 
 def _table(ids, label, pred_adv, pred_defended):

@@ -97,6 +97,13 @@ def test_the_adaptive_attackers_are_one_with_its_own_seed_and_one_with_the_defen
 
 
 @pytest.mark.parametrize("profile", [QUICK, PAPER], ids=["quick", "paper"])
+def test_the_eot_attacker_averages_over_draws_that_never_use_the_defense_seed(profile):
+    eot = profile["adaptive"]["eot"]
+    draws = range(eot["seed"], eot["seed"] + eot["samples"] * (eot["steps"] + 1))
+    assert eot["samples"] >= 2 and profile["seed"] not in draws
+
+
+@pytest.mark.parametrize("profile", [QUICK, PAPER], ids=["quick", "paper"])
 def test_the_fgsm_sweep_reuses_the_attack_stage_images(profile):
     # eval_indices draws a prefix of one seeded permutation: fewer images are a subset of the attack stage's.
     assert 1 <= profile["fgsm_sweep"]["images"] <= profile["attack"]["eval_images"]

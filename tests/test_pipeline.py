@@ -16,7 +16,7 @@ QUICK_VARIANTS = QUICK["variants"]
 MAGNITUDES = QUICK["fgsm_sweep"]["magnitudes"]
 STAGES = ["data", "train_classifier", "train_gan", "attack", *[f"recover@{v}" for v in QUICK_VARIANTS],
           *[f"{s}@{m}" for s in ("attack_sweep", "recover_sweep") for m in MAGNITUDES],
-          *[f"adaptive_attack@{a}" for a in QUICK["adaptive"]["attackers"]],
+          *[f"adaptive_attack@{a}" for a in QUICK["adaptive"]["attackers"]], "adaptive_attack_eot",
           "analysis", "ablations", "fgsm_sweep", "attack_full_test", "recover_full_test", "full_test"]
 
 

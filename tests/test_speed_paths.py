@@ -78,3 +78,16 @@ def test_benchmark_quick_mode_reports_every_path(tmp_path, capsys):
     assert 25e6 < report["flops_per_latent_step"] < 40e6
     assert report["matmul_peak_gflops"]["fp32"] > 0
     assert "latent-steps/s" in capsys.readouterr().out
+
+
+def test_training_benchmark_times_both_networks_at_the_loops_batch_sizes(tmp_path, capsys):
+    report = benchmark.measure_training(quick=True, device="cpu", speedups=("channels_last",))
+    assert {n: e["batch_size"] for n, e in report["networks"].items()} == {"classifier": 128, "gan": 64}
+    for entry in report["networks"].values():
+        assert set(entry["paths"]) == {"eager", "channels_last"}
+        assert entry["paths"]["eager"]["speedup_over_eager"] == 1.0
+        for row in entry["paths"].values():
+            # an epoch is ceil(60000 / batch) steps
+            assert row["epoch_s"] == pytest.approx(row["seconds_per_step"] * -(-60000 // entry["batch_size"]))
+    print(benchmark.format_training_table(report))
+    assert "| gan (64) | channels_last |" in capsys.readouterr().out
