@@ -19,13 +19,17 @@ import torch
 import torch.nn.functional as F
 
 from . import artifacts
-from .checks import check_images
+from .checks import check_choice, check_images
 from .evaluation import accuracy_ci, ci_text, mcnemar_exact
 from .recovery import recover_latents
 from .training import predict
 
 # Settings of a recover stage's run.json that are not arguments of recover_latents.
 _NOT_RECOVERY = {"inputs"}
+KEEP = ("first_fooled", "last")  # which PGD iterate each image keeps
+# PGD settings at these values stay out of the chunk folders' hash, so chunks saved before the options
+# existed keep their names.
+_PGD_DEFAULTS = {"eot_samples": 1, "keep": "first_fooled"}
 
 
 def defense_from_run(generator, settings: dict, *, seed: int | None = None, fresh_restarts: bool = False,
@@ -50,29 +54,34 @@ def identity_defense(x, image_ids, draw=0):
 
 
 def bpda_pgd(classifier, defend, x, y, image_ids, *, eps: float, step_size: float, steps: int,
-             eot_samples: int = 1) -> dict:
+             eot_samples: int = 1, keep: str = "first_fooled") -> dict:
     """L-infinity PGD from x through ``defend`` (BPDA: its Jacobian taken as the identity).
 
     At every iterate the attacker runs ``eot_samples`` draws of the defense (draw numbers t * eot_samples + e,
     so a defense with fresh restarts never repeats them) and steps along the sign of their summed gradient
-    (EOT); an image counts as misclassified when every draw misclassifies it. Each image keeps the first
-    iterate that the attacker saw misclassified (the last iterate if none was). Returns ``x_adv`` and
-    ``fooled_at`` (that iterate's number, -1 if never), and ``attacker_accuracy``: the accuracy the attacker
-    saw at iterates 0..steps.
+    (EOT); an image counts as misclassified when every draw misclassifies it.
+
+    ``keep="first_fooled"``: each image keeps the first iterate that the attacker saw misclassified (the
+    last iterate if none was): exact against a defense the attacker sees as it is. Against a random
+    defense that rule keeps iterates that fooled a few lucky draws; ``keep="last"`` keeps the last iterate.
+    Returns ``x_adv``, ``fooled_at`` (the first iterate the attacker saw misclassified, -1 if none) and
+    ``attacker_accuracy`` at iterates 0..steps: for "first_fooled" the share of images not yet fooled,
+    for "last" the accuracy the attacker saw at that iterate.
     """
     check_images(x)
+    check_choice("keep", keep, KEEP)
     if eps < 0 or step_size <= 0 or steps < 1 or eot_samples < 1:
         raise ValueError(f"PGD needs eps >= 0, step_size > 0, steps >= 1 and eot_samples >= 1; "
                          f"got {eps}, {step_size}, {steps}, {eot_samples}")
     was_training = classifier.training
     classifier.eval()
     try:
-        return _pgd(classifier, defend, x.detach(), y, image_ids, eps, step_size, steps, eot_samples)
+        return _pgd(classifier, defend, x.detach(), y, image_ids, eps, step_size, steps, eot_samples, keep)
     finally:
         classifier.train(was_training)
 
 
-def _pgd(classifier, defend, x, y, image_ids, eps, step_size, steps, eot_samples):
+def _pgd(classifier, defend, x, y, image_ids, eps, step_size, steps, eot_samples, keep):
     device = next(classifier.parameters()).device
     x_adv, kept = x.clone(), x.clone()
     fooled_at = torch.full((len(x),), -1, dtype=torch.long)
@@ -90,13 +99,13 @@ def _pgd(classifier, defend, x, y, image_ids, eps, step_size, steps, eot_samples
         newly = wrong & (fooled_at < 0)
         fooled_at[newly] = t
         kept[newly] = x_adv[newly]
-        attacker_accuracy.append(float((fooled_at < 0).float().mean()))
+        attacker_accuracy.append(float((fooled_at < 0 if keep == "first_fooled" else ~wrong).float().mean()))
         if t == steps:
             break
         step = x_adv + step_size * grad.sign()
         x_adv = torch.min(torch.max(step, x - eps), x + eps).clamp(-1, 1).detach()
-    never = fooled_at < 0
-    kept[never] = x_adv[never]
+    final = fooled_at < 0 if keep == "first_fooled" else torch.ones(len(x), dtype=torch.bool)
+    kept[final] = x_adv[final]
     return {"x_adv": kept, "fooled_at": fooled_at, "attacker_accuracy": attacker_accuracy}
 
 
@@ -105,8 +114,7 @@ def bpda_pgd_resumable(classifier, defend, x, y, image_ids, work_dir, *, chunk_i
     """``bpda_pgd`` over consecutive image chunks, each saved under ``work_dir`` in a folder named by a
     hash of what determines the result: ``key`` (the defense's settings), ``pgd``, the images and the
     weights of the classifier and of the ``generator`` the defense uses, so a cut-off run resumes."""
-    # eot_samples = 1 stays out of the hash: chunks saved before EOT existed keep their names.
-    identity = {**key, **{k: v for k, v in pgd.items() if not (k == "eot_samples" and v == 1)}}
+    identity = {**key, **{k: v for k, v in pgd.items() if _PGD_DEFAULTS.get(k, object()) != v}}
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode())
     for tensor in [x, *_weights(classifier), *_weights(generator)]:
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())

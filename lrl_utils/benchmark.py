@@ -1,4 +1,4 @@
-"""How fast is latent recovery here? `python -m lrl_utils.benchmark [--quick] [--training]`.
+"""How fast is latent recovery here? `python -m lrl_utils.benchmark [--quick] [--profile | --training]`.
 
 Measures, in one run on one machine, the latent-steps per second (one latent moved by one Adam step,
 i.e. one forward and backward pass of the generator) of the ways recovery can be looped, the FLOPs of
@@ -144,11 +144,10 @@ def measure_training(quick: bool = False, device=None, speedups=TRAINING_SPEEDUP
     each projects."""
     device = resolve_device(device)
     steps, warmup = (3, 2) if quick else (40, 5)
-    networks = {"classifier": _classifier_stepper, "gan": _gan_stepper}
+    networks = {"classifier": (_classifier_stepper, train_classifier), "gan": (_gan_stepper, train_gan)}
     report = {"quick": quick, "device": str(device), "steps": steps, "networks": {}, "machine": machine_info()}
-    for network, stepper in networks.items():
-        batch = inspect.signature({"classifier": train_classifier, "gan": train_gan}[network]).parameters[
-            "batch_size"].default
+    for network, (stepper, loop) in networks.items():
+        batch = inspect.signature(loop).parameters["batch_size"].default
         rows = {}
         for path in ("eager", *speedups):
             torch.manual_seed(0)

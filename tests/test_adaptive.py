@@ -165,3 +165,23 @@ def test_an_eot_attacker_draws_fresh_restarts_and_caches_apart_from_one_draw(tmp
     torch.testing.assert_close(eot["x_adv"], direct["x_adv"], atol=1e-5, rtol=0)
     attack_variant(classifier, generator, x, y, ids, settings, tmp_path, attacker_seed=7, chunk_images=6, **pgd)
     assert len(list(tmp_path.iterdir())) == 2  # one cache folder each
+
+
+def test_keep_last_returns_the_last_iterate_and_the_accuracy_seen_at_each():
+    model, x, y = _classifier_and_batch()
+    y[0] = (y[0] + 1) % 10  # wrong from the start: first_fooled keeps its clean version, last does not
+    pgd = dict(eps=0.2, step_size=0.05, steps=4)
+    first = bpda_pgd(model, identity_defense, x, y, list(range(8)), **pgd)
+    last = bpda_pgd(model, identity_defense, x, y, list(range(8)), keep="last", **pgd)
+    # the same iterates: only which one is kept differs
+    assert last["fooled_at"].tolist() == first["fooled_at"].tolist()
+    x_t = x.clone()
+    for _ in range(4):  # plain PGD, independently
+        view = x_t.clone().requires_grad_(True)
+        grad, = torch.autograd.grad(torch.nn.functional.cross_entropy(model(view), y, reduction="sum"), view)
+        x_t = torch.min(torch.max(x_t + 0.05 * grad.sign(), x - 0.2), x + 0.2).clamp(-1, 1)
+    torch.testing.assert_close(last["x_adv"], x_t, atol=1e-6, rtol=0)
+    assert not torch.equal(first["x_adv"][0], last["x_adv"][0])
+    assert last["attacker_accuracy"][-1] == pytest.approx((predict(model, x_t) == y).float().mean().item())
+    with pytest.raises(ValueError, match="unknown keep 'best'"):
+        bpda_pgd(model, identity_defense, x, y, list(range(8)), keep="best", **pgd)

@@ -101,6 +101,7 @@ def test_the_eot_attacker_averages_over_draws_that_never_use_the_defense_seed(pr
     eot = profile["adaptive"]["eot"]
     draws = range(eot["seed"], eot["seed"] + eot["samples"] * (eot["steps"] + 1))
     assert eot["samples"] >= 2 and profile["seed"] not in draws
+    assert eot["keep"] == "last"  # first_fooled would keep iterates that fooled lucky draws
 
 
 @pytest.mark.parametrize("profile", [QUICK, PAPER], ids=["quick", "paper"])
