@@ -16,6 +16,20 @@ def _classifier_and_batch(n=8):
     return model, x, predict(model, x)  # labels = its own predictions: 100 % accuracy at the start
 
 
+# A recovered variant's run.json settings, for the tiny generator.
+SETTINGS = {"steps": 5, "lr": 0.05, "betas": [0.9, 0.999], "restarts": 2, "alpha": 1.0, "seed": 0,
+            "inputs": "adversarial"}
+
+
+def _tiny_case():
+    """A tiny generator, a linear classifier, and 6 generated images labelled by the classifier."""
+    generator = TinyGenerator().eval()
+    torch.manual_seed(0)
+    classifier = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3)).eval()
+    x = generator(torch.randn(6, 8, generator=torch.Generator().manual_seed(2))).detach()
+    return generator, classifier, x, predict(classifier, x)
+
+
 def test_one_full_step_without_defense_is_fgsm():
     model, x, y = _classifier_and_batch()
     y[0] = (y[0] + 1) % 10  # one image wrong from the start keeps its clean version
@@ -39,12 +53,8 @@ def test_pgd_stays_in_the_ball_and_the_attacker_curve_only_falls():
 
 
 def test_bpda_through_a_recovery_and_resuming(tmp_path):
-    generator = TinyGenerator().eval()
-    classifier = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3)).eval()
-    x = generator(torch.randn(6, 8, generator=torch.Generator().manual_seed(2))).detach()
-    y = predict(classifier, x)
-    settings = {"steps": 5, "lr": 0.05, "betas": [0.9, 0.999], "restarts": 2, "alpha": 1.0, "seed": 0,
-                "inputs": "adversarial"}
+    generator, classifier, x, y = _tiny_case()
+    settings = SETTINGS
     defend = defense_from_run(generator, settings, seed=7)
     ids = list(range(10, 16))
     assert not torch.equal(defend(x, ids), defense_from_run(generator, settings)(x, ids))
@@ -62,13 +72,8 @@ def test_bpda_through_a_recovery_and_resuming(tmp_path):
 
 
 def test_attack_variant_attacks_with_its_own_seed_and_is_judged_by_the_real_defense(tmp_path):
-    generator = TinyGenerator().eval()
-    torch.manual_seed(0)
-    classifier = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3)).eval()
-    x = generator(torch.randn(6, 8, generator=torch.Generator().manual_seed(2))).detach()
-    y = predict(classifier, x)
-    settings = {"steps": 5, "lr": 0.05, "betas": [0.9, 0.999], "restarts": 2, "alpha": 1.0, "seed": 0,
-                "inputs": "adversarial"}
+    generator, classifier, x, y = _tiny_case()
+    settings = SETTINGS
     ids, pgd = list(range(10, 16)), dict(eps=0.5, step_size=0.25, steps=2)
     out = attack_variant(classifier, generator, x, y, ids, settings, tmp_path, attacker_seed=7, chunk_images=4,
                          **pgd)
@@ -137,11 +142,9 @@ def test_eot_steps_along_the_summed_gradient_and_needs_every_draw_fooled():
 
 
 def test_fresh_restarts_give_every_draw_its_own_seed():
-    generator = TinyGenerator().eval()
-    x = generator(torch.randn(4, 8, generator=torch.Generator().manual_seed(2))).detach()
-    settings = {"steps": 3, "lr": 0.05, "betas": [0.9, 0.999], "restarts": 2, "alpha": 1.0, "seed": 0,
-                "inputs": "adversarial"}
-    ids = [3, 4, 5, 6]
+    generator, _, x, _ = _tiny_case()
+    settings = SETTINGS
+    ids = [3, 4, 5, 6, 7, 8]
     fresh = defense_from_run(generator, settings, seed=7, fresh_restarts=True)
     fixed = defense_from_run(generator, settings, seed=7)
     torch.testing.assert_close(fresh(x, ids, 2), defense_from_run(generator, settings, seed=9)(x, ids), atol=0, rtol=0)
@@ -150,13 +153,8 @@ def test_fresh_restarts_give_every_draw_its_own_seed():
 
 
 def test_an_eot_attacker_draws_fresh_restarts_and_caches_apart_from_one_draw(tmp_path):
-    generator = TinyGenerator().eval()
-    torch.manual_seed(0)
-    classifier = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3)).eval()
-    x = generator(torch.randn(6, 8, generator=torch.Generator().manual_seed(2))).detach()
-    y = predict(classifier, x)
-    settings = {"steps": 5, "lr": 0.05, "betas": [0.9, 0.999], "restarts": 2, "alpha": 1.0, "seed": 0,
-                "inputs": "adversarial"}
+    generator, classifier, x, y = _tiny_case()
+    settings = SETTINGS
     ids, pgd = list(range(10, 16)), dict(eps=0.5, step_size=0.25, steps=2)
     eot = attack_variant(classifier, generator, x, y, ids, settings, tmp_path, attacker_seed=7, chunk_images=6,
                          eot_samples=2, **pgd)
