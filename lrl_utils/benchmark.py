@@ -64,6 +64,16 @@ def flops_per_latent_step(generator, alpha: float, device, batch: int = 64) -> f
     return counter.get_total_flops() / batch
 
 
+def _generator_and_images(n: int, device):
+    """A seeded, untrained, frozen generator and ``n`` of its images (on the CPU) to recover: speed does
+    not depend on the weights."""
+    torch.manual_seed(0)
+    generator = Generator().to(device).eval().requires_grad_(False)
+    with torch.no_grad():
+        x = generator(torch.randn(n, generator.latent_dim, device=device)).clamp(-1, 1).cpu()
+    return generator, x
+
+
 def _sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -79,13 +89,10 @@ def _rate(run, latent_steps: int, device) -> float:
 
 def measure(quick: bool = False, device=None, alpha: float = 1.0, restarts: int = 10) -> dict:
     device = resolve_device(device)
-    torch.manual_seed(0)
-    generator = Generator().to(device).eval().requires_grad_(False)
     images = 100 if quick else (200 if device.type == "cpu" else 2000)
     steps = 10 if quick else 50
     loop_images = 2 if quick else 4
-    with torch.no_grad():
-        x = generator(torch.randn(images, generator.latent_dim, device=device)).clamp(-1, 1).cpu()
+    generator, x = _generator_and_images(images, device)
     common = dict(steps=steps, alpha=alpha, progress=False, device=device)
     auto = auto_batch_size(generator, generator.latent_dim, device)
 
@@ -179,7 +186,7 @@ def _random_images(n, path, device):
 
 def _classifier_stepper(path, batch, device):
     model = Classifier().to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimiser = torch.optim.Adam(model.parameters())  # its cost does not depend on its settings
     model, x = _prepare(model, path, device), _random_images(batch, path, device)
     y = torch.randint(0, 10, (batch,), device=device)
     return lambda: classifier_step(model, optimiser, x, y)
@@ -187,8 +194,7 @@ def _classifier_stepper(path, batch, device):
 
 def _gan_stepper(path, batch, device):
     generator, discriminator = Generator().to(device), Discriminator().to(device)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_g, opt_d = torch.optim.Adam(generator.parameters()), torch.optim.Adam(discriminator.parameters())
     latent_dim = generator.latent_dim
     generator, discriminator = _prepare(generator, path, device), _prepare(discriminator, path, device)
     real = _random_images(batch, path, device)
@@ -211,10 +217,7 @@ def format_training_table(report: dict) -> str:
 def profile_recovery(quick: bool = False, device=None, alpha: float = 1.0, restarts: int = 10) -> str:
     """torch.profiler's operator table (by self time) of the compiled batched path, after warm-up."""
     device = resolve_device(device)
-    torch.manual_seed(0)
-    generator = Generator().to(device).eval().requires_grad_(False)
-    with torch.no_grad():
-        x = generator(torch.randn(20 if quick else 50, generator.latent_dim, device=device)).clamp(-1, 1).cpu()
+    generator, x = _generator_and_images(20 if quick else 50, device)
     run = dict(restarts=restarts, alpha=alpha, progress=False, device=device, compile=True,
                batch_size=auto_batch_size(generator, generator.latent_dim, device))
     recover_latents(generator, x, steps=3, **run)  # compile outside the profile
@@ -223,7 +226,7 @@ def profile_recovery(quick: bool = False, device=None, alpha: float = 1.0, resta
         activities.append(torch.profiler.ProfilerActivity.CUDA)
     with torch.profiler.profile(activities=activities, with_flops=True) as profile:
         recover_latents(generator, x, steps=5 if quick else 20, **run)
-    key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    key = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
     return profile.key_averages().table(sort_by=key, row_limit=20)
 
 
