@@ -1,20 +1,36 @@
-"""Latent restriction loss for Defense-GAN's latent recovery (J. Cho): the tested core of the paper."""
-from .attacks import fgsm, fgsm_in_batches
-from .checks import resolve_device
-from .data import MNISTChecksumError, eval_indices, load_mnist, prepare_mnist
-from .evaluation import accuracy_ci, mcnemar_exact
-from .models import Classifier, Discriminator, Generator
-from .recovery import RecoveryResult, initial_latents, recover_latents, select_restarts
-from .restriction import (RESTRICTIONS, latent_restriction_loss, project_to_sphere, restriction_term,
-                          standard_normal_quantiles)
-from .resumable import recover_latents_resumable
-from .training import predict, train_classifier, train_gan
+"""Latent restriction loss for Defense-GAN's latent recovery (J. Cho): the tested core of the paper.
 
-__all__ = [
-    "fgsm", "fgsm_in_batches", "resolve_device", "MNISTChecksumError", "eval_indices", "load_mnist",
-    "prepare_mnist",
-    "accuracy_ci", "mcnemar_exact", "Classifier", "Discriminator", "Generator", "RecoveryResult",
-    "initial_latents", "recover_latents", "select_restarts", "RESTRICTIONS", "latent_restriction_loss",
-    "project_to_sphere", "restriction_term",
-    "standard_normal_quantiles", "recover_latents_resumable", "predict", "train_classifier", "train_gan",
-]
+The names below are imported on first use (PEP 562), not when the package is: a notebook that uses
+`lrl.load_mnist` loads data.py and what it imports, nothing else. So each DVC stage depends on exactly
+the modules its notebook uses (tests/test_dvc_deps.py derives them from this table), and editing one
+module does not invalidate stages that never run it.
+"""
+import importlib
+
+# public name -> the module of this package that defines it
+_EXPORTS = {
+    "fgsm": "attacks", "fgsm_in_batches": "attacks",
+    "resolve_device": "checks",
+    "MNISTChecksumError": "data", "eval_indices": "data", "load_mnist": "data", "prepare_mnist": "data",
+    "accuracy_ci": "evaluation", "mcnemar_exact": "evaluation",
+    "Classifier": "models", "Discriminator": "models", "Generator": "models",
+    "RecoveryResult": "recovery", "initial_latents": "recovery", "recover_latents": "recovery",
+    "select_restarts": "recovery",
+    "RESTRICTIONS": "restriction", "latent_restriction_loss": "restriction", "project_to_sphere": "restriction",
+    "restriction_term": "restriction", "standard_normal_quantiles": "restriction",
+    "recover_latents_resumable": "resumable",
+    "predict": "training", "train_classifier": "training", "train_gan": "training",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})

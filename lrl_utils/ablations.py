@@ -9,8 +9,8 @@ import pandas as pd
 import torch
 
 from .evaluation import accuracy_ci, mcnemar_exact
-from .recovery import select_restarts
-from .reporting import latent_movement, load_variant
+from .recovery import initial_latents, select_restarts
+from .reporting import load_variant, paired_correct
 from .training import predict
 
 # Runs recorded before `restriction` was an option of recover_latents used the paper's W1 term.
@@ -35,7 +35,7 @@ def runs_table(recover_dir, against: str = "lrl") -> pd.DataFrame:
         correct = table.pred_defended == table.label
         accuracy = accuracy_ci(correct)
         paired = settings["inputs"] == ref_settings["inputs"] and name != against
-        test = (mcnemar_exact(correct, ref_table.pred_defended == ref_table.label) if paired
+        test = (mcnemar_exact(*paired_correct(table, ref_table, (name, against))) if paired
                 else {"only_a": float("nan"), "only_b": float("nan"), "p_value": float("nan")})
         moved = latent_movement(recovery, table["index"].tolist(), settings["seed"])
         rows.append({
@@ -110,3 +110,15 @@ def _load(folder: Path):
     settings = {**_SETTING_DEFAULTS, **json.loads((folder / "run.json").read_text())["settings"]}
     table, recovery = load_variant(folder.parent, folder.name)
     return settings, table, recovery
+
+
+def latent_movement(recovery: dict, image_ids, seed: int) -> dict:
+    """How far the kept latents moved from their restart's initial value (recomputed from the seed)."""
+    restart_z = recovery["restart_z"]
+    init = initial_latents(seed, image_ids, restart_z.shape[1], restart_z.shape[2])
+    rows = torch.arange(len(restart_z))
+    moved = recovery["z"] - init[rows, recovery["best_restart"]]
+    return {"mean L2 distance to init": moved.norm(dim=1).mean().item(),
+            "mean |element change|": moved.abs().mean().item(),
+            "max |element change|": moved.abs().max().item(),
+            "L2 norm of init (about sqrt(d))": init.norm(dim=2).mean().item()}

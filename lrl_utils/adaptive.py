@@ -11,6 +11,7 @@ paper), ``eot_samples`` below.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from . import artifacts
-from .checks import check_choice, check_images
+from .checks import check_at_least_one, check_choice, check_images, check_labels, check_number
 from .evaluation import accuracy_ci, ci_text, mcnemar_exact
 from .recovery import recover_latents
 from .training import predict
@@ -27,9 +28,6 @@ from .training import predict
 # Settings of a recover stage's run.json that are not arguments of recover_latents.
 _NOT_RECOVERY = {"inputs"}
 KEEP = ("first_fooled", "last")  # which PGD iterate each image keeps
-# PGD settings at these values stay out of the chunk folders' hash, so chunks saved before the options
-# existed keep their names.
-_PGD_DEFAULTS = {"eot_samples": 1, "keep": "first_fooled"}
 
 
 def defense_from_run(generator, settings: dict, *, seed: int | None = None, fresh_restarts: bool = False,
@@ -69,10 +67,11 @@ def bpda_pgd(classifier, defend, x, y, image_ids, *, eps: float, step_size: floa
     for "last" the accuracy the attacker saw at that iterate.
     """
     check_images(x)
+    check_labels(y, x.shape[0])
     check_choice("keep", keep, KEEP)
-    if eps < 0 or step_size <= 0 or steps < 1 or eot_samples < 1:
-        raise ValueError(f"PGD needs eps >= 0, step_size > 0, steps >= 1 and eot_samples >= 1; "
-                         f"got {eps}, {step_size}, {steps}, {eot_samples}")
+    check_number("eps", eps, low=0)
+    check_number("step_size", step_size, low=0, low_open=True)
+    check_at_least_one(steps=steps, eot_samples=eot_samples)
     was_training = classifier.training
     classifier.eval()
     try:
@@ -114,7 +113,10 @@ def bpda_pgd_resumable(classifier, defend, x, y, image_ids, work_dir, *, chunk_i
     """``bpda_pgd`` over consecutive image chunks, each saved under ``work_dir`` in a folder named by a
     hash of what determines the result: ``key`` (the defense's settings), ``pgd``, the images and the
     weights of the classifier and of the ``generator`` the defense uses, so a cut-off run resumes."""
-    identity = {**key, **{k: v for k, v in pgd.items() if _PGD_DEFAULTS.get(k, object()) != v}}
+    # Every PGD setting, defaults included, so that leaving one out or giving its default is one folder.
+    defaults = {name: p.default for name, p in inspect.signature(bpda_pgd).parameters.items()
+                if p.kind is p.KEYWORD_ONLY and p.default is not p.empty}
+    identity = {**key, **defaults, **pgd}
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode())
     for tensor in [x, *_weights(classifier), *_weights(generator)]:
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())

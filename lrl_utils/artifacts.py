@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -10,9 +12,11 @@ import torch
 
 from .models import Classifier, Discriminator, Generator
 
+QUICK_DIR = "quick"  # where the notebooks' defaults (the quick profile) read and write
+
 # Which DVC stage (and notebook) makes each kind of artifact.
 MADE_BY = {
-    "mnist": ("data", "python -m lrl_utils.data"),
+    "mnist": ("data", "python -m lrl_utils.fetch_mnist"),
     "classifier": ("train_classifier", "notebooks/01_train_classifier.ipynb"),
     "gan": ("train_gan", "notebooks/02_train_gan.ipynb"),
     "attack": ("attack", "notebooks/03_attack_fgsm.ipynb"),
@@ -30,34 +34,49 @@ def require(path, kind: str) -> Path:
     path = Path(path)
     if not path.exists():
         stage, maker = MADE_BY[kind]
-        raise MissingArtifactError(
-            f"{path} not found: it is made by the DVC stage '{stage}'. Run `dvc repro {stage}` "
-            f"(or execute {maker} with the same paths) first."
-        )
+        if path.parts[:1] == (QUICK_DIR,):
+            how = (f"it is made by {maker} run with its defaults (the quick profile). Make every {QUICK_DIR}/ "
+                   f"artifact with `pytest notebooks` (nbval runs the notebooks in order with their defaults)")
+        else:
+            how = (f"it is made by the DVC stage '{stage}'. Run `dvc repro {stage}` (or execute {maker} with "
+                   f"the same paths)")
+        raise MissingArtifactError(f"{path} not found: {how} first.")
     return path
 
 
 def save(obj, path) -> Path:
     """torch.save through a temporary file, so an interrupted write never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-    return path
+    return _atomically(path, lambda tmp: torch.save(obj, tmp))
 
 
 def write_json(obj, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
-    return path
+    return write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n", path)
+
+
+def write_text(text: str, path) -> Path:
+    return _atomically(path, lambda tmp: tmp.write_text(text))
 
 
 def write_csv(table, path) -> Path:
+    return _atomically(path, lambda tmp: table.to_csv(tmp, index=False))
+
+
+def _atomically(path, write) -> Path:
+    """``write(tmp)`` into a temporary folder of this writer's own (its name holds the process id and a
+    random part, so that several processes can fill one folder), then an atomic rename onto ``path``:
+    readers see the old file or the new one, never half of one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, index=False)
+    own = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial")
+    own.mkdir()
+    # The file keeps the target's name: torch.save names the archive inside after it, so the bytes of a
+    # saved file do not depend on which writer made it.
+    tmp = own / f"{path.name}.partial"
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(own, ignore_errors=True)
     return path
 
 
@@ -75,11 +94,45 @@ def save_classifier(model: Classifier, path, **info) -> Path:
     return save({"state_dict": model.state_dict(), **info}, path)
 
 
+class CorruptArtifactError(ValueError):
+    """An artifact file is there but does not hold what its stage writes."""
+
+
+def load_checked(path, kind: str, keys, device="cpu") -> dict:
+    """torch.load of a ``kind`` artifact (a key of MADE_BY) that must be a dict holding ``keys``; a
+    truncated, foreign or wrong-kind file gets an error naming the file, what was expected and its stage."""
+    path = require(path, kind)
+    stage, maker = MADE_BY[kind]
+    try:
+        state = torch.load(path, map_location=device)
+    except Exception as err:  # truncated zip, random bytes, an empty file, a pickle torch refuses to load
+        raise CorruptArtifactError(
+            f"{path} cannot be read as the {kind} artifact: it is not a complete torch checkpoint (truncated, empty "
+            f"or another kind of file; torch said {type(err).__name__}). "
+            f"It is made by the DVC stage '{stage}' ({maker}): restore it with `git checkout -- {path}` if it is "
+            f"committed, or remake it with `dvc repro {stage}`") from None
+    missing = [k for k in keys if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise CorruptArtifactError(
+            f"{path} is not a {kind} artifact: it lacks {', '.join(missing)}. It is made by the DVC stage "
+            f"'{stage}' ({maker}): check the path, or remake it with `dvc repro {stage}`")
+    return state
+
+
 def load_classifier(path, device="cpu") -> Classifier:
-    state = torch.load(require(path, "classifier"), map_location=device)
+    state = load_checked(path, "classifier", ["state_dict"], device)
     model = Classifier().to(device)
-    model.load_state_dict(state["state_dict"])
+    _load_weights(model, state["state_dict"], path, "classifier")
     return model.eval()
+
+
+def _load_weights(module, weights, path, kind) -> None:
+    try:
+        module.load_state_dict(weights)
+    except (RuntimeError, TypeError, AttributeError) as err:
+        stage = MADE_BY[kind][0]
+        raise CorruptArtifactError(f"{path}: its weights do not fit the {kind} network of this code "
+                                   f"({(str(err).splitlines() or [''])[0][:160]}); remake it with `dvc repro {stage}`") from None
 
 
 def save_gan(generator: Generator, discriminator: Discriminator, path, **info) -> Path:
@@ -89,18 +142,21 @@ def save_gan(generator: Generator, discriminator: Discriminator, path, **info) -
 
 def load_gan(path, device="cpu", latent_dim: int | None = None) -> tuple[Generator, Discriminator]:
     """Generator and discriminator in eval mode; ``latent_dim``, if given, must match the checkpoint's."""
-    state = torch.load(require(path, "gan"), map_location=device)
+    state = load_checked(path, "gan", ["generator", "discriminator", "latent_dim"], device)
     if latent_dim is not None and latent_dim != state["latent_dim"]:
         raise ValueError(
             f"{path} holds a generator with a {state['latent_dim']}-d latent, but latent_dim={latent_dim} "
             f"was asked for: retrain the GAN (`dvc repro train_gan`) or set latent_dim to {state['latent_dim']}"
         )
     generator, discriminator = Generator(state["latent_dim"]).to(device), Discriminator().to(device)
-    generator.load_state_dict(state["generator"])
-    discriminator.load_state_dict(state["discriminator"])
+    _load_weights(generator, state["generator"], path, "gan")
+    _load_weights(discriminator, state["discriminator"], path, "gan")
     return generator.eval(), discriminator.eval()
 
 
 def load_attack(path) -> dict:
     """The attack stage's tensors: indices, labels, x_clean, x_adv, pred_clean, pred_adv, eps."""
-    return torch.load(require(path, "attack"))
+    return load_checked(path, "attack", ATTACK_KEYS)
+
+
+ATTACK_KEYS = ["indices", "labels", "x_clean", "x_adv", "pred_clean", "pred_adv", "eps"]

@@ -4,17 +4,19 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .checks import check_images
+from .checks import check_at_least_one, check_images, check_labels, check_number
 
 
 def fgsm(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float,
          clip: tuple[float, float] | None = (-1.0, 1.0)) -> torch.Tensor:
     """x_adv = clip(x + eps * sign(d loss / d x)), with the model in eval mode (no dropout)."""
     check_images(x)
-    if eps < 0:
-        raise ValueError(f"eps is a noise magnitude and must be >= 0; got {eps}")
-    if y.shape != (x.shape[0],):
-        raise ValueError(f"y must hold one label per image, shape [{x.shape[0]}]; got {tuple(y.shape)}")
+    check_number("eps (the noise magnitude)", eps, low=0)
+    check_labels(y, x.shape[0])
+    if clip is not None:
+        low, high = (check_number(f"clip[{k}]", v) for k, v in enumerate(clip))
+        if low >= high:
+            raise ValueError(f"clip must be (low, high) with low < high, e.g. (-1.0, 1.0); got {clip!r}")
     was_training = model.training
     model.eval()
     try:
@@ -32,8 +34,7 @@ def fgsm_in_batches(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, ep
                     batch_size: int = 500) -> torch.Tensor:
     """``fgsm`` over a large set, ``batch_size`` images at a time on the model's device (bounds memory on
     small machines); the result is on the CPU, like ``x``."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    check_at_least_one(batch_size=batch_size)
     device = next(model.parameters()).device
     return torch.cat([fgsm(model, x[i:i + batch_size].to(device), y[i:i + batch_size].to(device), eps).cpu()
                       for i in range(0, len(x), batch_size)])

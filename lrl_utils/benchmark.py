@@ -11,6 +11,7 @@ Speed is a measurement to print, never an assertion.
 from __future__ import annotations
 
 import argparse
+import functools
 import inspect
 import json
 import math
@@ -22,7 +23,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .checks import resolve_device
 from .models import Classifier, Discriminator, Generator
-from .recovery import _Step, auto_batch_size, recover_latents
+from .recovery import recover_latents, recovery_loss
+from .speed import LossStep, auto_batch_size
 from .reporting import machine_info
 from .restriction import standard_normal_quantiles
 from .training import classifier_step, gan_step, train_classifier, train_gan
@@ -58,7 +60,8 @@ def flops_per_latent_step(generator, alpha: float, device, batch: int = 64) -> f
     generator.requires_grad_(False)
     z = torch.randn(batch, generator.latent_dim, device=device, requires_grad=True)
     target = torch.zeros(batch, 1, 28, 28, device=device)
-    step = _Step(generator, alpha, "w1", compile=False, precision="fp32", device=device)
+    loss = functools.partial(recovery_loss, alpha=alpha, restriction="w1")
+    step = LossStep(generator, loss, compile=False, precision="fp32", device=device)
     with FlopCounterMode(display=False) as counter:
         step(z, target, standard_normal_quantiles(generator.latent_dim, device=device)).sum().backward()
     return counter.get_total_flops() / batch

@@ -1,6 +1,9 @@
 """Input checks shared by the public functions: each error says what was wrong and what to do."""
 from __future__ import annotations
 
+import math
+import numbers
+
 import torch
 
 
@@ -26,10 +29,50 @@ def check_images(x: torch.Tensor, name: str = "x") -> None:
         )
 
 
+def check_number(name: str, value, *, integer: bool = False, low=None, high=None, low_open: bool = False):
+    """``value`` must be a real number (an integer if ``integer``: not 2.0, not True), finite, and within
+    [low, high] (``low`` excluded if ``low_open``); returns it. The error names the argument, its value and
+    what is allowed."""
+    kind = "an integer" if integer else "a finite number"
+    bounds = []
+    if low is not None:
+        bounds.append(f"{'>' if low_open else '>='} {low}")
+    if high is not None:
+        bounds.append(f"<= {high}")
+    allowed = f"{kind}{' ' + ' and '.join(bounds) if bounds else ''}"
+    wrong_type = isinstance(value, bool) or not isinstance(value, numbers.Integral if integer else numbers.Real)
+    if wrong_type or not math.isfinite(value):
+        raise ValueError(f"{name} must be {allowed}; got {value!r} ({type(value).__name__})")
+    if low is not None and (value <= low if low_open else value < low) or high is not None and value > high:
+        raise ValueError(f"{name} must be {allowed}; got {value!r}")
+    return value
+
+
 def check_at_least_one(**values: int) -> None:
     for key, value in values.items():
-        if int(value) != value or value < 1:
-            raise ValueError(f"{key} must be an integer >= 1; got {value!r}")
+        check_number(key, value, integer=True, low=1)
+
+
+def check_labels(y, n: int, name: str = "y") -> None:
+    """Class labels: an integer tensor of shape [n], every label >= 0 (cross-entropy would silently skip
+    the label -100, leaving that image unattacked)."""
+    if not isinstance(y, torch.Tensor) or y.dtype.is_floating_point or y.dtype == torch.bool:
+        raise TypeError(f"{name} must be an integer tensor of class labels; got "
+                        f"{type(y).__name__ if not isinstance(y, torch.Tensor) else y.dtype}")
+    if y.shape != (n,):
+        raise ValueError(f"{name} must hold one label per image, shape [{n}]; got {tuple(y.shape)}")
+    if n and y.min().item() < 0:
+        raise ValueError(f"{name} holds negative labels ({y.min().item()}): labels are class numbers 0, 1, ...")
+
+
+def check_ids(image_ids, n: int) -> list[int]:
+    """Image ids (test-set indices): ``n`` integers; floats are refused, not truncated."""
+    ids = image_ids.tolist() if isinstance(image_ids, torch.Tensor) else list(image_ids)
+    if len(ids) != n:
+        raise ValueError(f"image_ids must name each of the {n} images; got {len(ids)} ids")
+    for i in ids:
+        check_number("each of image_ids", i, integer=True, low=0)
+    return [int(i) for i in ids]
 
 
 def check_choice(name: str, value, choices) -> None:

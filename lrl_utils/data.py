@@ -28,10 +28,13 @@ def prepare_mnist(root: str | os.PathLike, source: str | os.PathLike | None = No
     when given, else from torchvision's download.
     """
     root = Path(root)
+    source = source or os.environ.get(ENV_SOURCE) or None
+    if source is not None:
+        _refuse_source_inside(Path(source), root)
     dataset = _Layout(root)
     if dataset.complete():
         return root
-    source = source or os.environ.get(ENV_SOURCE) or None
+    dataset.remove_damaged()
     if source is None:
         try:
             MNIST(str(root), train=True, download=True)
@@ -53,6 +56,18 @@ def prepare_mnist(root: str | os.PathLike, source: str | os.PathLike | None = No
     return root
 
 
+def _refuse_source_inside(source: Path, root: Path) -> None:
+    """The destination is the data stage's output, which DVC deletes and rewrites: a source inside it (or
+    the same folder) would be lost, so it is refused before anything is touched."""
+    source_abs, root_abs = source.resolve(), root.resolve()
+    if source_abs == root_abs or root_abs in source_abs.parents:
+        raise ValueError(
+            f"the MNIST source folder {source} ({ENV_SOURCE} or source=) is inside the destination {root}, which "
+            f"the data stage owns (DVC deletes and rewrites it). Nothing was changed. Move the four .gz files to "
+            f"a folder outside {root} (e.g. ../mnist) and point {ENV_SOURCE} there."
+        )
+
+
 def _verify_local_files(files: list[Path]) -> None:
     missing = [f.name for f in files if not f.is_file()]
     if missing:
@@ -70,12 +85,29 @@ def _verify_local_files(files: list[Path]) -> None:
             )
 
 
+# Bytes of each extracted file (its idx header plus the data): a truncated one is re-extracted.
+EXTRACTED_BYTES = {"train-images-idx3-ubyte": 16 + 60000 * 28 * 28, "train-labels-idx1-ubyte": 8 + 60000,
+                   "t10k-images-idx3-ubyte": 16 + 10000 * 28 * 28, "t10k-labels-idx1-ubyte": 8 + 10000}
+
+
 class _Layout:
+    """torchvision's layout under the destination: root/MNIST/raw, the .gz files and what they unpack to."""
+
     def __init__(self, root: Path):
         self.raw = root / "MNIST" / "raw"
 
+    def _extracted(self):
+        return [self.raw / Path(name).stem for name, _ in MNIST.resources]
+
     def complete(self) -> bool:
-        return all((self.raw / Path(name).stem).is_file() for name, _ in MNIST.resources)
+        return all(f.is_file() and f.stat().st_size == EXTRACTED_BYTES[f.name] for f in self._extracted())
+
+    def remove_damaged(self) -> None:
+        """Delete extracted files of the wrong size (made by an earlier, interrupted extraction), so that
+        they are extracted again rather than trusted; the .gz files are never touched here."""
+        for f in self._extracted():
+            if f.is_file() and f.stat().st_size != EXTRACTED_BYTES[f.name]:
+                f.unlink()
 
 
 def load_mnist(root: str | os.PathLike, train: bool, source=None, limit: int | None = None):
@@ -94,18 +126,3 @@ def eval_indices(n_available: int, n: int, seed: int) -> torch.Tensor:
     if not 1 <= n <= n_available:
         raise ValueError(f"eval_images must be between 1 and {n_available}; got {n}")
     return torch.randperm(n_available, generator=torch.Generator().manual_seed(seed))[:n].sort().values
-
-
-def main(argv=None) -> None:
-    import argparse
-    parser = argparse.ArgumentParser(description="Fetch MNIST into a folder (the pipeline's data stage).")
-    parser.add_argument("root", help="destination folder, e.g. data/mnist")
-    parser.add_argument("--source", help=f"local folder with the four .gz files (default: ${ENV_SOURCE}, "
-                                         "else torchvision's download)")
-    args = parser.parse_args(argv)
-    root = prepare_mnist(args.root, args.source)
-    print(f"MNIST ready under {root}")
-
-
-if __name__ == "__main__":
-    main()

@@ -20,22 +20,26 @@ def evaluate_defense(classifier, generator, attack: dict, out_dir, *, resume_dir
                      inputs: str = "adversarial", save_recovery: bool = True, **settings):
     """Defend the attack stage's ``inputs`` images ("adversarial": x_adv, or "clean": x_clean, to
     measure what the defense costs) with ``recover_latents(**settings)``; writes into ``out_dir``:
-    per_image.csv (one row per image), metrics.json, run.json (settings, wall time, machine) and,
+    per_image.csv (one row per image), metrics.json, run.json (settings, this call's wall time, the compute
+    time summed over all chunks, machine) and,
     unless ``save_recovery`` is False, recovery.pt (kept and per-restart latents and losses: 14 MB per
     1000 images; the full test set leaves them in the chunks under ``resume_dir`` only).
     Returns the per-image table, the metrics and the recovery result.
     """
     check_choice("inputs", inputs, INPUTS)
-    started = time.perf_counter()
+    started, timing = time.perf_counter(), {}
     result = recover_latents_resumable(generator, attack[INPUTS[inputs]], attack["indices"], resume_dir,
-                                       chunk_images=chunk_images, **settings)
+                                       chunk_images=chunk_images, timing=timing, **settings)
     table = per_image_table(attack, result, predict(classifier, result.x_rec))
     described = settings_record(settings, drop=("device", "progress"))
     metrics = variant_metrics(table)
     out_dir = Path(out_dir)
     artifacts.write_csv(table, out_dir / "per_image.csv")
     artifacts.write_json(metrics, out_dir / "metrics.json")
-    artifacts.write_json(run_info(started, settings={**described, "inputs": inputs}), out_dir / "run.json")
+    # "seconds" is this call's wall time; "chunk_seconds" the recovery's compute time summed over all its
+    # chunks, including those an earlier, interrupted call computed.
+    artifacts.write_json(run_info(started, **timing, settings={**described, "inputs": inputs}),
+                         out_dir / "run.json")
     if save_recovery:
         artifacts.save(dataclasses.asdict(result), out_dir / "recovery.pt")
     elif (out_dir / "recovery.pt").exists():

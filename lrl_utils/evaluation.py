@@ -10,11 +10,24 @@ from .attacks import fgsm_in_batches
 from .training import predict
 
 
+def outcomes(values, name: str = "correct") -> np.ndarray:
+    """Per-image right/wrong results as a 1-D bool array: booleans or 0/1, one per image. Anything else
+    (predictions, labels, None, a matrix, nothing) is refused rather than read as right/wrong."""
+    if values is None or np.ndim(values) != 1:
+        raise ValueError(f"{name} must be a 1-D sequence of per-image results (True/False or 1/0); got "
+                         f"{'None' if values is None else f'shape {np.shape(values)}'}")
+    array = np.asarray(values)
+    if array.size == 0:
+        raise ValueError(f"{name} is empty: an accuracy or a test of zero images is undefined")
+    if array.dtype != bool and not np.isin(array, (0, 1)).all():
+        raise ValueError(f"{name} must hold per-image results, True/False or 1/0; got values such as "
+                         f"{sorted(set(array.tolist()) - {0, 1})[:5]} (compare predictions with labels first)")
+    return array.astype(bool)
+
+
 def accuracy_ci(correct, confidence: float = 0.95) -> dict:
     """Accuracy of a 0/1 vector with its Wilson score interval (scipy's binomtest)."""
-    correct = np.asarray(correct, dtype=bool).ravel()
-    if correct.size == 0:
-        raise ValueError("accuracy of zero images is undefined")
+    correct = outcomes(correct)
     k, n = int(correct.sum()), int(correct.size)
     ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
     return {"accuracy": k / n, "ci_low": float(ci.low), "ci_high": float(ci.high), "correct": k, "n": n}
@@ -31,8 +44,7 @@ def mcnemar_exact(correct_a, correct_b) -> dict:
     ``only_a``/``only_b`` count the images that exactly one of them gets right; under the null hypothesis
     of equal accuracy each discordant image is a fair coin, so p is a two-sided binomial test.
     """
-    a = np.asarray(correct_a, dtype=bool).ravel()
-    b = np.asarray(correct_b, dtype=bool).ravel()
+    a, b = outcomes(correct_a, "correct_a"), outcomes(correct_b, "correct_b")
     if a.shape != b.shape:
         raise ValueError(f"McNemar's test needs the same images for both: got {a.size} and {b.size} results")
     only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())

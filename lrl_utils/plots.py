@@ -1,6 +1,7 @@
 """Figures of the notebooks: image grids, training curves, latent histograms against N(0, 1)."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -34,17 +35,26 @@ def training_curves(history: pd.DataFrame, columns: list[str], title: str, path=
     return _finish(fig, path)
 
 
-def latent_histograms(latents: dict[str, torch.Tensor], path=None, bins: int = 80):
-    """Histogram of all elements of each variant's recovered latents, with the N(0, 1) density."""
-    fig, axes = plt.subplots(1, len(latents), figsize=(4.5 * len(latents), 3.5), squeeze=False, sharey=True)
+def latent_histograms(latents: dict[str, torch.Tensor], w1: dict, path=None, bins: int = 80):
+    """Left: histogram of all elements of each variant's recovered latents, with the N(0, 1) density.
+    Right: ``w1``, each image's W1 distance between its latent's elements and N(0, 1) (the paper's
+    restriction, as per_image.csv records it), one histogram per variant, its mean as a dashed line."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
     grid = np.linspace(-4.5, 4.5, 300)
-    for ax, (label, z) in zip(axes[0], latents.items()):
+    w1 = {label: np.asarray(values, dtype=float) for label, values in w1.items()}
+    top = max(float(v.max()) for v in w1.values())
+    for i, (label, z) in enumerate(latents.items()):
+        color = f"C{i}"
         values = z.detach().cpu().numpy().ravel()
-        ax.hist(values, bins=bins, range=(-4.5, 4.5), density=True, alpha=0.6, label="recovered z elements")
-        ax.plot(grid, norm.pdf(grid), "k-", lw=1.5, label="N(0, 1)")
-        ax.set_title(f"{label}: mean {values.mean():.2f}, std {values.std():.2f}")
-        ax.set_xlabel("latent element value")
-    axes[0, 0].set_ylabel("density"), axes[0, 0].legend(fontsize=8)
+        left.hist(values, bins=bins, range=(-4.5, 4.5), density=True, histtype="step", lw=1.5, color=color,
+                  label=f"{label}: mean {values.mean():.2f}, std {values.std():.2f}")
+        right.hist(w1[label], bins=40, range=(0, top), alpha=0.5, color=color, label=label)
+        right.axvline(w1[label].mean(), color=color, ls="--", lw=1.2, label=f"{label}: mean W1 {w1[label].mean():.3f}")
+    left.plot(grid, norm.pdf(grid), "k-", lw=1.2, label="N(0, 1) density")
+    left.set_xlabel("value of a recovered latent element"), left.set_ylabel("density")
+    left.set_title("all elements of the kept latents"), left.legend(fontsize=8)
+    right.set_xlabel("W1(elements of z, N(0, 1)) per image"), right.set_ylabel("images")
+    right.set_title("distance to N(0, 1), one value per image"), right.legend(fontsize=8)
     fig.tight_layout()
     return _finish(fig, path)
 
@@ -70,13 +80,16 @@ def alpha_sweep(runs: pd.DataFrame, paper: dict | None = None, path=None):
     return _finish(fig, path)
 
 
-def accuracy_bars(runs: pd.DataFrame, title: str, reference: float | None = None, path=None):
-    """Horizontal bars of defended accuracy with 95 % CIs, one per row of ``runs`` (index = label)."""
+def accuracy_bars(runs: pd.DataFrame, title: str, reference: float | None = None, reference_label: str = "",
+                  path=None):
+    """Horizontal bars of defended accuracy with 95 % CIs, one per row of ``runs`` (index = label); a dashed
+    line at ``reference`` (an accuracy in %), named ``reference_label`` in the legend."""
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(runs) + 1.2))
     err = [runs["accuracy %"] - runs["ci low %"], runs["ci high %"] - runs["accuracy %"]]
     ax.barh(list(map(str, runs.index)), runs["accuracy %"], xerr=err, capsize=3, color="tab:blue", alpha=0.7)
     if reference is not None:
-        ax.axvline(reference, color="k", ls="--", lw=1)
+        ax.axvline(reference, color="k", ls="--", lw=1, label=f"{reference_label} ({reference:.1f} %)")
+        ax.legend(fontsize=8, loc="lower right")
     ax.invert_yaxis()
     ax.set_xlabel("defended accuracy (%), 95 % CI"), ax.set_title(title), ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
@@ -141,7 +154,29 @@ def accuracy_by_digit(table: pd.DataFrame, path=None):
 
 
 def _finish(fig, path):
+    """Write the figure to ``path`` (if given) and show it inline when running in a notebook kernel.
+
+    Shown as PNG bytes and then closed, so that the executed notebook carries the image whatever the
+    matplotlib backend: with MPLBACKEND=Agg (as in CI) neither the inline backend's automatic display nor
+    IPython's figure formatter is active, and displaying the Figure object would give only its text repr.
+    Closing it keeps the inline backend, where active, from showing it a second time."""
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=110, bbox_inches="tight")
+    if _in_kernel():
+        from IPython.display import Image, display
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=110, bbox_inches="tight")
+        display(Image(data=png.getvalue(), format="png"))
+        plt.close(fig)
     return fig
+
+
+def _in_kernel() -> bool:
+    """True inside a Jupyter kernel (papermill, nbval, JupyterLab), False in scripts and tests."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")

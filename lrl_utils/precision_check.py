@@ -1,7 +1,7 @@
 """What reduced precision does to the defense: `python -m lrl_utils.precision_check --precision bf16`.
 
 Recovers the attacked images of each FGSM variant of params.yaml again, in the given precision, with
-the pipeline's trained models and settings, and compares the defended predictions with the committed
+the pipeline's trained models and the settings each variant's run.json records, and compares the defended predictions with the committed
 fp32 results (results/recover/<variant>/per_image.csv): accuracy of both, agreement, exact McNemar.
 """
 from __future__ import annotations
@@ -15,29 +15,30 @@ import pandas as pd
 import yaml
 
 from . import artifacts
+from .defense import INPUTS
 from .evaluation import accuracy_ci, mcnemar_exact
-from .reporting import load_variant, machine_info
+from .reporting import load_variant, machine_info, read_settings
 from .resumable import recover_latents_resumable
 from .training import predict
 
 
-def check(precision: str, params_path="params.yaml", compile: bool = False) -> dict:
+def check(precision: str, params_path="params.yaml", compile: bool = False, variants=None) -> dict:
+    """Recover each of ``variants`` (default: every FGSM variant of params.yaml) again with the settings its
+    run.json records, in ``precision``, and compare with its committed fp32 per_image.csv."""
     params = yaml.safe_load(Path(params_path).read_text())
-    rec = params["recover"]
+    names = variants or [name for name, v in params["variants"].items() if v["inputs"] == "adversarial"]
     classifier = artifacts.load_classifier("models/classifier.pt")
     generator, _ = artifacts.load_gan("models/gan.pt", latent_dim=params["gan"]["latent_dim"])
     attack = artifacts.load_attack("results/attack/attack.pt")
     report = {"precision": precision, "compile": compile, "variants": {}, "machine": machine_info()}
-    for name, variant in params["variants"].items():
-        if variant["inputs"] != "adversarial":
-            continue
+    for name in names:
         exact, _ = load_variant("results/recover", name)
+        settings = {**read_settings(f"results/recover/{name}"), "precision": precision, "compile": compile}
+        images = attack[INPUTS[settings.pop("inputs")]]
+        settings["betas"] = tuple(settings["betas"])
         started = time.perf_counter()
-        result = recover_latents_resumable(
-            generator, attack["x_adv"], attack["indices"], ".cache/recovery", chunk_images=rec["chunk_images"],
-            steps=rec["steps"], lr=rec["lr"], betas=(rec["beta1"], rec["beta2"]), restarts=rec["restarts"],
-            reference=rec["reference"], select=rec["select"], batch_size=rec["batch_size"], seed=params["seed"],
-            alpha=variant["alpha"], compile=compile, precision=precision)
+        result = recover_latents_resumable(generator, images, attack["indices"], ".cache/recovery",
+                                           chunk_images=params["recover"]["chunk_images"], **settings)
         reduced = predict(classifier, result.x_rec).numpy()
         labels = exact["label"].to_numpy()
         report["variants"][name] = {
@@ -54,9 +55,10 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--precision", default="bf16", choices=["bf16", "tf32"])
     parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--variants", nargs="+", help="variants to check (default: every FGSM variant)")
     parser.add_argument("--out", default=None, help="default results/precision_<precision>.json")
     args = parser.parse_args(argv)
-    report = check(args.precision, compile=args.compile)
+    report = check(args.precision, compile=args.compile, variants=args.variants)
     rows = {name: {"fp32 %": 100 * v["fp32_accuracy"]["accuracy"],
                    f"{args.precision} %": 100 * v[f"{args.precision}_accuracy"]["accuracy"],
                    "same prediction %": 100 * v["same_prediction"],

@@ -8,25 +8,20 @@ each latent's gradient, and so its whole trajectory, independent of the other la
 """
 from __future__ import annotations
 
-import warnings
-from contextlib import contextmanager
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the text bar: tqdm.auto warns in kernels without ipywidgets
 
-from .checks import check_at_least_one, check_choice, check_images, resolve_device
+from .checks import check_at_least_one, check_choice, check_ids, check_images, check_number, resolve_device
 from .restriction import (REFERENCES, RESTRICTIONS, latent_restriction_loss, project_to_sphere,
                           restriction_term, standard_normal_quantiles)
+from .speed import PRECISIONS, LossStep, auto_batch_size
 
 SELECT_RULES = ("reconstruction", "total")
-PRECISIONS = ("fp32", "bf16", "tf32")
 SAMPLE_SIZE = 10_000        # N(0, 1) sample drawn each step for reference="samples", as the author's code
-# Bytes of activations per chunk on the CPU when batch_size is automatic. Small: chunks that stay in
-# cache ran faster here (2-core EPYC: ~2650 latent-steps/s at 500 latents vs ~1890 at 4000).
-MEMORY_BUDGET = 256 * 2**20
-MAX_BATCH = 8192
 
 
 @dataclass
@@ -100,7 +95,8 @@ def recover_latents(
     """Find, for each image in ``x`` ([N, C, H, W] in [-1, 1]), the latent whose G(z) is closest.
 
     ``batch_size`` caps how many latents (images x restarts) are optimised at once (None or 0:
-    automatic: as many as fit a memory budget); the result does not depend on it. ``device``
+    automatic: as many as fit a memory budget); it changes the result within float rounding only (other
+    batch shapes run other kernels, so z may differ in its last digits). ``device``
     defaults to the generator's device.
 
     ``restriction`` picks the term alpha weighs ("w1", the paper's, "w2", "gaussian_nll", "moments"), or
@@ -118,14 +114,21 @@ def recover_latents(
     """
     check_images(x)
     check_at_least_one(steps=steps, restarts=restarts)
-    if image_ids is not None and len(image_ids) != len(x):
-        raise ValueError(f"image_ids must name each of the {len(x)} images; got {len(image_ids)} ids")
+    check_number("lr", lr, low=0, low_open=True)
+    check_number("alpha", alpha, low=0)
+    check_number("seed", seed, integer=True, low=0)
+    if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
+        raise ValueError(f"betas must be Adam's two decay rates (beta1, beta2); got {betas!r}")
+    for k, beta in enumerate(betas, start=1):
+        check_number(f"beta{k}", beta, low=0)
+        if beta >= 1:
+            raise ValueError(f"beta{k} must be < 1 (Adam's decay rate); got {beta!r}")
+    if image_ids is not None:
+        image_ids = check_ids(image_ids, len(x))
     check_choice("restriction", restriction, RESTRICTIONS)
     check_choice("reference", reference, REFERENCES)
     check_choice("select", select, SELECT_RULES)
     check_choice("precision", precision, PRECISIONS)
-    if alpha < 0:
-        raise ValueError(f"alpha weighs the restriction loss and must be >= 0; got {alpha}")
     if restriction == "sphere" and alpha:
         raise ValueError(f"restriction 'sphere' projects z and has no loss term for alpha to weigh: "
                          f"set alpha=0 (got {alpha})")
@@ -150,7 +153,8 @@ def recover_latents(
     try:
         _check_generator_fits(generator, latent_dim, x, device)
         chunk = batch_size or min(total, auto_batch_size(generator, latent_dim, device))
-        step = _Step(generator, alpha, restriction, compile, precision, device)
+        loss = functools.partial(recovery_loss, alpha=float(alpha), restriction=restriction)
+        step = LossStep(generator, loss, compile=compile, precision=precision, device=device)
         bar = tqdm(total=total * steps, unit="latent-step", unit_scale=True, disable=not progress,
                    mininterval=5.0, desc=f"recover alpha={alpha:g}")
         finals = []
@@ -197,68 +201,20 @@ def _optimise_chunk(step, z0, target, *, steps, lr, betas, reference, project, s
         bar.update(z.shape[0])
     with torch.no_grad():
         x_rec = step.generator(z)
-        mse = _reconstruction_mse(x_rec, target)
+        mse = reconstruction_mse(x_rec, target)
         restriction = latent_restriction_loss(z, quantiles)
     return z.detach().cpu(), mse.cpu(), restriction.cpu(), x_rec.cpu()
 
 
-class _Step:
-    """Per-latent loss of one step, eager or through torch.compile, in fp32 or reduced precision."""
-
-    def __init__(self, generator, alpha: float, restriction: str, compile: bool, precision: str,
-                 device: torch.device):
-        self.generator, self.alpha, self.restriction = generator, float(alpha), restriction
-        self.precision, self.device = precision, device
-        self.compiled = torch.compile(self._loss, dynamic=False) if compile else None
-
-    def __call__(self, z, target, ref):
-        if self.compiled is not None:
-            try:
-                return self.compiled(z, target, ref)
-            except Exception as err:  # no C++ compiler, unsupported platform, ...
-                warnings.warn(f"torch.compile is unavailable here ({type(err).__name__}: {err}); "
-                              f"recovering in eager mode", RuntimeWarning, stacklevel=2)
-                self.compiled = None
-        return self._loss(z, target, ref)
-
-    def _loss(self, z, target, ref):
-        with _precision(self.precision, self.device):
-            x_rec = self.generator(z)
-        loss = _reconstruction_mse(x_rec.float(), target)
-        if self.alpha:
-            loss = loss + self.alpha * restriction_term(z, self.restriction, ref)
-        return loss
+def recovery_loss(x_rec, z, target, ref, *, alpha: float, restriction: str) -> torch.Tensor:
+    """The paper's per-latent loss: MSE(G(z), x) + alpha * restriction(z), given x_rec = G(z)."""
+    loss = reconstruction_mse(x_rec.float(), target)
+    if alpha:
+        loss = loss + alpha * restriction_term(z, restriction, ref)
+    return loss
 
 
-@contextmanager
-def _precision(precision: str, device: torch.device):
-    if precision == "bf16":
-        with torch.autocast(device.type, dtype=torch.bfloat16):
-            yield
-    elif precision == "tf32" and device.type == "cuda":
-        before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-        try:
-            yield
-        finally:
-            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
-    else:
-        yield
-
-
-def auto_batch_size(generator, latent_dim: int, device: torch.device, budget_bytes: int | None = None) -> int:
-    """How many latents to optimise at once: what the activations of one step fit in a memory budget
-    (a quarter of free GPU memory, or MEMORY_BUDGET on the CPU), capped at MAX_BATCH."""
-    if budget_bytes is None:
-        budget_bytes = torch.cuda.mem_get_info(device)[0] // 4 if device.type == "cuda" else MEMORY_BUDGET
-    # Saved activations per latent (two probe sizes, so that saved weights cancel), plus about as
-    # much again for gradients and temporaries during backward.
-    per_latent = max(1, 2 * (_saved_bytes(generator, latent_dim, 4, device)
-                             - _saved_bytes(generator, latent_dim, 2, device)) // 2)
-    return int(max(1, min(MAX_BATCH, budget_bytes // per_latent)))
-
-
-def _reconstruction_mse(x_rec: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def reconstruction_mse(x_rec: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (x_rec - target).pow(2).flatten(1).mean(dim=1)
 
 
@@ -273,15 +229,6 @@ def _recovery_device(generator, device) -> torch.device:
         raise ValueError(f"the generator is on {own} but device={str(device)!r} was asked for: "
                          f"move it first with generator.to({str(device)!r})")
     return device
-
-
-def _saved_bytes(generator, latent_dim: int, n: int, device) -> int:
-    saved = []
-    probe = torch.zeros(n, latent_dim, device=device, requires_grad=True)
-    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.numel() * t.element_size()) or t,
-                                                  lambda t: t):
-        generator(probe)
-    return sum(saved)
 
 
 def _check_generator_fits(generator, latent_dim: int, x: torch.Tensor, device) -> None:

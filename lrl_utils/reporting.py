@@ -1,6 +1,7 @@
 """Tables and metrics of the results: per-image rows, per-variant metrics, the paper comparison."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
@@ -9,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .artifacts import MissingArtifactError
+from .artifacts import MissingArtifactError, load_checked
 from .evaluation import accuracy_ci, ci_text, mcnemar_exact
 
 # The numbers the paper reports (J. Cho, "Add latent restriction loss when recovering latent vector").
@@ -19,6 +20,7 @@ PAPER = {
     "defensegan": 0.553,
     "lrl": 0.641,
 }
+PAPER_LR = 0.001  # the paper's Adam learning rate for the recovery; figures name other rates
 NO_DEFENSE = "no defense"  # the name of the undefended row in the tables of several defenses
 PER_IMAGE_COLUMNS = ["index", "label", "pred_clean", "pred_adv", "pred_defended",
                      "reconstruction_mse", "restriction"]
@@ -34,7 +36,41 @@ def load_variant(recover_dir, name: str) -> tuple[pd.DataFrame, dict]:
             f"Run `dvc repro recover@{name}`; if {name!r} is not under `variants:` in params.yaml, add it "
             f"there first (or fix the name)."
         )
-    return pd.read_csv(folder / "per_image.csv"), torch.load(folder / "recovery.pt")
+    recovery = load_checked(folder / "recovery.pt", "recovery", ["z", "x_rec", "best_restart", "restart_z"])
+    return pd.read_csv(folder / "per_image.csv"), recovery
+
+
+def variant_label(settings: dict) -> str:
+    """How figures name a recovery variant, from the settings its run.json records: "α = 1", plus what
+    differs from the paper's recovery (restriction, reference sample, learning rate, clean inputs)."""
+    restriction = settings.get("restriction", "w1")
+    if restriction == "sphere":
+        label = "sphere projection"
+    else:
+        label = f"α = {settings['alpha']:g}"
+        if restriction != "w1" and settings["alpha"] != 0:
+            label += f" {restriction}"
+        if settings.get("reference") == "samples" and settings["alpha"] != 0:
+            label += " (sampled N(0, 1))"
+    if settings.get("lr", PAPER_LR) != PAPER_LR:
+        label += f", lr {settings['lr']:g}"
+    if settings.get("inputs") == "clean":
+        label += ", clean images"
+    return label
+
+
+def variant_labels(folder, names) -> dict[str, str]:
+    """``variant_label`` of each variant recovered under ``folder/<name>/``, read from its run.json."""
+    return {name: variant_label(read_settings(Path(folder) / name)) for name in names}
+
+
+def read_settings(variant_dir) -> dict:
+    """The settings a recovery recorded in its run.json."""
+    path = Path(variant_dir) / "run.json"
+    if not path.is_file():
+        raise MissingArtifactError(f"{path} not found: it is written with the variant's results by the recover "
+                                   f"stage (notebooks/04_recover_latents.ipynb); run that stage first")
+    return json.loads(path.read_text())["settings"]
 
 
 def per_image_table(attack: dict, result, pred_defended: torch.Tensor) -> pd.DataFrame:
@@ -118,23 +154,24 @@ def select_images(table: pd.DataFrame, image_ids: list, what: str) -> pd.DataFra
 def compare_variants(tables: dict[str, pd.DataFrame], a: str, b: str) -> dict:
     """Exact McNemar test of variants ``a`` and ``b`` on the same images: ``only_a`` counts the images
     that only ``a`` gets right, ``only_b`` those that only ``b`` gets right."""
-    ta, tb = tables[a], tables[b]
-    if not (ta["index"].to_numpy() == tb["index"].to_numpy()).all():
-        raise ValueError(f"variants {a!r} and {b!r} were evaluated on different images")
-    return mcnemar_exact(ta.pred_defended == ta.label, tb.pred_defended == tb.label)
+    return mcnemar_exact(*paired_correct(tables[a], tables[b], (a, b)))
 
 
-def latent_movement(recovery: dict, image_ids, seed: int) -> dict:
-    """How far the kept latents moved from their restart's initial value (recomputed from the seed)."""
-    from .recovery import initial_latents
-    restart_z = recovery["restart_z"]
-    init = initial_latents(seed, image_ids, restart_z.shape[1], restart_z.shape[2])
-    rows = torch.arange(len(restart_z))
-    moved = recovery["z"] - init[rows, recovery["best_restart"]]
-    return {"mean L2 distance to init": moved.norm(dim=1).mean().item(),
-            "mean |element change|": moved.abs().mean().item(),
-            "max |element change|": moved.abs().max().item(),
-            "L2 norm of init (about sqrt(d))": init.norm(dim=2).mean().item()}
+def paired_correct(table_a: pd.DataFrame, table_b: pd.DataFrame, names=("a", "b")):
+    """Whether each run defended each image correctly, paired by image index (test-set index), as two bool
+    arrays in the order of ``table_a``. Runs on different images, or with an image twice, are refused:
+    McNemar's test compares the same images."""
+    for name, table in zip(names, (table_a, table_b)):
+        if table["index"].duplicated().any():
+            raise ValueError(f"{name!r} holds an image twice (index {table['index'][table['index'].duplicated()].iloc[0]})")
+    only_a = set(table_a["index"]) - set(table_b["index"])
+    only_b = set(table_b["index"]) - set(table_a["index"])
+    if only_a or only_b:
+        raise ValueError(f"{names[0]!r} and {names[1]!r} were evaluated on different images ({len(only_a)} only in "
+                         f"{names[0]!r}, {len(only_b)} only in {names[1]!r}): a paired test needs the same images")
+    merged = table_a.merge(table_b, on="index", suffixes=("_a", "_b"), validate="one_to_one")
+    return ((merged.pred_defended_a == merged.label_a).to_numpy(),
+            (merged.pred_defended_b == merged.label_b).to_numpy())
 
 
 def machine_info() -> dict:

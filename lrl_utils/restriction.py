@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import torch
 
+from .checks import check_number
+
 REFERENCES = ("quantiles", "samples")
 # What keeps z near N(0, I) during recovery (compared in the ablations; "w1" is the paper's loss):
 #   w1, w2        Wasserstein-1 / -2 between z's elements and N(0, 1) (to ``reference``)
@@ -47,8 +49,7 @@ def latent_restriction_loss(
         z = z.unsqueeze(0)
     if z.dim() != 2:
         raise ValueError(f"z must have shape [batch, d]; got {tuple(z.shape)}")
-    if p < 1:
-        raise ValueError(f"p must be >= 1 for a Wasserstein-p distance; got {p}")
+    check_number("p (the order of the Wasserstein distance)", p, low=1)
     d = z.shape[1]
     if isinstance(reference, torch.Tensor):
         ref = reference.to(dtype=z.dtype, device=z.device).flatten()

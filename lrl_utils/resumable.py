@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import torch
@@ -16,29 +17,47 @@ import torch
 from . import artifacts
 from .recovery import RecoveryResult, recover_latents
 
-# Settings that change how fast a result is computed, not what it is.
+# Settings that change how fast a result is computed, not what it is, and so are left out of the key.
+# batch_size changes it within float rounding only: other batch shapes run other kernels, so z differs
+# in the last digits (about 1e-4 after 10 steps); a cut-off run resumed with another batch_size mixes
+# chunks computed both ways.
 _SPEED_ONLY = {"batch_size", "device", "progress"}
 
 
 def recover_latents_resumable(generator, x, image_ids, work_dir, *, chunk_images: int = 100,
-                              log=print, **settings) -> RecoveryResult:
-    """``recover_latents`` over consecutive chunks of ``chunk_images`` images, each saved when done."""
+                              log=print, timing: dict | None = None, **settings) -> RecoveryResult:
+    """``recover_latents`` over consecutive chunks of ``chunk_images`` images, each saved when done.
+
+    Each chunk records the seconds it took, so that a run resumed over several calls still knows its
+    whole compute time: if ``timing`` is a dict, it receives ``chunk_seconds`` (the sum over all chunks,
+    loaded or computed; None if a loaded chunk did not record it), ``chunks_loaded`` and ``chunks_computed``.
+    """
     image_ids = [int(i) for i in image_ids]
     folder = Path(work_dir) / _key(generator, x, image_ids, settings)
     folder.mkdir(parents=True, exist_ok=True)
     _write_if_absent(folder / "settings.json", json.dumps(_describe(settings, image_ids), indent=1))
-    parts = []
+    parts, seconds, loaded = [], [], 0
     for start in range(0, len(x), chunk_images):
-        path = folder / f"chunk_{start:06d}.pt"
-        if path.exists():
-            parts.append(RecoveryResult(**torch.load(path)))
-            log(f"chunk {start}-{start + len(parts[-1].z) - 1}: loaded from {path}")
-            continue
         end = min(start + chunk_images, len(x))
+        # Named by the images it holds: another chunk_images never picks up a chunk of other images.
+        path = folder / f"chunk_{start:06d}-{end - 1:06d}.pt"
+        if path.exists():
+            saved = _load_chunk(path, image_ids[start:end])
+            seconds.append(saved.pop("compute_seconds"))
+            parts.append(RecoveryResult(**saved))
+            loaded += 1
+            log(f"chunk {start}-{end - 1}: loaded from {path}")
+            continue
+        started = time.perf_counter()
         part = recover_latents(generator, x[start:end], image_ids=image_ids[start:end], **settings)
-        artifacts.save(dataclasses.asdict(part), path)
+        seconds.append(time.perf_counter() - started)
+        artifacts.save({**dataclasses.asdict(part), "image_ids": image_ids[start:end],
+                        "compute_seconds": seconds[-1]}, path)
         parts.append(part)
         log(f"chunk {start}-{end - 1}: recovered, saved to {path}")
+    if timing is not None:
+        timing.update(chunk_seconds=None if None in seconds else round(sum(seconds), 1),
+                      chunks_loaded=loaded, chunks_computed=len(parts) - loaded)
     return RecoveryResult.concat(parts)
 
 
@@ -61,6 +80,21 @@ def _describe(settings: dict, image_ids) -> dict:
     return {"settings": settings_record(settings), "image_ids": image_ids}
 
 
+def _load_chunk(path: Path, image_ids: list[int]) -> dict:
+    """A saved chunk, which must hold the recovery of exactly ``image_ids``; anything else is refused."""
+    try:
+        saved = torch.load(path)
+        held = saved.pop("image_ids")
+        rows = len(saved["z"])
+    except Exception as err:  # truncated, not a torch file, another kind of file
+        raise ValueError(f"the recovery chunk {path} cannot be read ({type(err).__name__}: {err}); it is a "
+                         f"cache: delete it and rerun, and it is recomputed") from err
+    if held != image_ids or rows != len(image_ids):
+        raise ValueError(f"the recovery chunk {path} holds {rows} images {held[:3]}... but should hold the "
+                         f"{len(image_ids)} images {image_ids[:3]}...: it is a cache: delete it and rerun")
+    return saved
+
+
 def _write_if_absent(path: Path, text: str) -> None:
     if not path.exists():
-        path.write_text(text)
+        artifacts.write_text(text, path)

@@ -5,7 +5,7 @@ import time
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the text bar: tqdm.auto warns in kernels without ipywidgets
 
 from .models import Classifier, Discriminator, Generator
 

@@ -87,9 +87,9 @@ def test_attack_variant_attacks_with_its_own_seed_and_is_judged_by_the_real_defe
 
 def test_bad_pgd_settings_are_refused():
     model, x, y = _classifier_and_batch(2)
-    with pytest.raises(ValueError, match="step_size > 0"):
+    with pytest.raises(ValueError, match="step_size must be a finite number > 0; got 0.0"):
         bpda_pgd(model, identity_defense, x, y, [0, 1], eps=0.3, step_size=0.0, steps=3)
-    with pytest.raises(ValueError, match="eot_samples >= 1"):
+    with pytest.raises(ValueError, match="eot_samples must be an integer >= 1; got 0"):
         bpda_pgd(model, identity_defense, x, y, [0, 1], eps=0.3, step_size=0.1, steps=3, eot_samples=0)
 
 

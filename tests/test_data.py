@@ -49,3 +49,49 @@ def test_eval_indices_are_seeded_distinct_and_sorted():
     assert len(set(a.tolist())) == 1000 and (a.diff() > 0).all() and a.max() < 10000
     with pytest.raises(ValueError, match="eval_images must be between 1 and 10000"):
         eval_indices(10000, 20000, 0)
+
+
+@pytest.mark.parametrize("inside", ["", "sub"])
+def test_a_source_inside_the_destination_is_refused_and_left_untouched(mnist_source, tmp_path, inside):
+    destination = tmp_path / "data" / "mnist"
+    source = destination / inside
+    shutil.copytree(mnist_source, source)
+    before = {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in source.iterdir()}
+    with pytest.raises(ValueError, match=r"source folder .* is inside the destination .*Nothing was changed"):
+        prepare_mnist(destination, source=source)
+    assert {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in source.iterdir()} == before
+    assert not (destination / "MNIST").exists()
+
+
+def test_the_data_stage_keeps_a_source_placed_inside_its_output(mnist_source, tmp_path):
+    """DVC deletes a stage's outputs before it runs; the data stage's is persistent, so the refusal above
+    happens while the user's files are still there."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from helpers import REPO
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(REPO / "dvc.yaml", project / "dvc.yaml")
+    shutil.copy(REPO / "params.yaml", project / "params.yaml")
+    shutil.copytree(REPO / "lrl_utils", project / "lrl_utils")
+    shutil.copytree(mnist_source, project / "data" / "mnist")
+    dvc = str(Path(sys.executable).with_name("dvc"))
+    env = {**os.environ, "LRL_MNIST_DIR": "data/mnist", "PYTHONPATH": str(project),
+           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    for command in (["git", "init", "-q"], [dvc, "init", "-q"]):
+        subprocess.run(command, cwd=project, check=True)
+    done = subprocess.run([dvc, "repro", "data"], cwd=project, env=env, capture_output=True, text=True)
+    assert done.returncode != 0 and "is inside the destination" in done.stdout + done.stderr
+    assert sorted(p.name for p in (project / "data" / "mnist").glob("*.gz")) == sorted(
+        p.name for p in mnist_source.glob("*.gz"))
+
+
+def test_a_truncated_extracted_file_is_extracted_again(mnist_source, tmp_path):
+    prepare_mnist(tmp_path / "m", source=mnist_source)
+    labels = tmp_path / "m" / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    labels.write_bytes(labels.read_bytes()[:5000])  # as an interrupted extraction leaves it
+    _, y = load_mnist(tmp_path / "m", train=False, source=mnist_source)
+    assert len(y) == 10000 and labels.stat().st_size == 10008

@@ -54,7 +54,10 @@ def test_compare_variants_counts_each_side_under_its_own_name():
     }
     got = compare_variants(tables, "a", "b")
     assert (got["only_a"], got["only_b"]) == (3, 1)  # a: 4 right, b: 2 right
-    tables["b"]["index"] = index[::-1]
+    tables["b"]["index"] = index[::-1]  # the same images in another order: paired by image, not by row
+    got = compare_variants(tables, "a", "b")
+    assert (got["only_a"], got["only_b"]) == (3, 1)  # a right on 0-3, b now on images 5 and 1
+    tables["b"]["index"] = [i + 1 for i in index]  # other images
     with pytest.raises(ValueError, match="different images"):
         compare_variants(tables, "a", "b")
 

@@ -4,7 +4,7 @@ import pytest
 
 from lrl_utils.evaluation import accuracy_ci
 from lrl_utils.artifacts import read_per_image_tables
-from lrl_utils.full_test import accuracy_by_group, full_test_metrics, subset_comparison
+from lrl_utils.full_test_set import accuracy_by_group, full_test_metrics, subset_comparison
 from lrl_utils.reporting import compare_variants
 from lrl_utils.reporting import NO_DEFENSE
 

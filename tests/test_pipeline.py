@@ -17,7 +17,7 @@ MAGNITUDES = QUICK["fgsm_sweep"]["magnitudes"]
 STAGES = ["data", "train_classifier", "train_gan", "attack", *[f"recover@{v}" for v in QUICK_VARIANTS],
           *[f"{s}@{m}" for s in ("attack_sweep", "recover_sweep") for m in MAGNITUDES],
           *[f"adaptive_attack@{a}" for a in QUICK["adaptive"]["attackers"]], "adaptive_attack_eot",
-          "analysis", "ablations", "fgsm_sweep", "attack_full_test", "recover_full_test", "full_test"]
+          "analysis", "ablations", "fgsm_sweep", "attack_full_test", "recover_full_test", "full_test", "headline"]
 
 
 def _run(args, cwd, env=None, timeout=1200):
@@ -48,13 +48,17 @@ def test_dvc_repro_runs_every_stage_of_the_quick_profile(tmp_path, mnist_source)
     for stage in lock.values():
         for out in stage.get("outs", []):
             assert (project / out["path"]).exists(), out["path"]
-    metrics = json.loads(_run([DVC, "metrics", "show", "--json"], project, env))
-    shown = json.dumps(metrics)
-    for key in ["test_accuracy", "adversarial_accuracy", "defended_accuracy", "mcnemar_p_value", "lrl_accuracy",
-                "sphere_accuracy", "no defense_pgd_accuracy", "mcnemar_lrl_vs_defensegan", *MAGNITUDES]:
-        assert key in shown, key
-    executed = json.loads((project / "results/notebooks/05_analysis.ipynb").read_text())
-    assert any(c.get("outputs") for c in executed["cells"] if c["cell_type"] == "code")
+    shown = _run([DVC, "metrics", "show"], project, env).splitlines()
+    # One line per row of the headline table, the paper's reported numbers first, readable in a terminal.
+    rows = [line for line in shown if line.startswith("results/headline/")]
+    assert rows[0].startswith("results/headline/00_paper_reported.json") and "64.1" in rows[0]
+    assert len(rows) == 1 + 3 + len(MAGNITUDES) + 1 + len(QUICK["adaptive"]["attackers"]) + 1
+    assert max(len(line) for line in shown) < 250
+    assert "5 McNemar p" in shown[0]
+    _assert_every_drawing_cell_shows_its_figure(project / "results/notebooks")
+    _assert_reading_a_notebook_leaves_dvc_status_clean(project, env)
+    _assert_precision_check_runs(project, env)
+    _assert_a_failed_rerun_keeps_the_last_results(project, env)
     table = (project / "results/recover/lrl/per_image.csv").read_text().splitlines()
     assert table[0] == "index,label,pred_clean,pred_adv,pred_defended,reconstruction_mse,restriction"
     assert len(table) == 1 + yaml.safe_load((project / "params.yaml").read_text())["attack"]["eval_images"]
@@ -67,3 +71,59 @@ def test_dvc_repro_runs_every_stage_of_the_quick_profile(tmp_path, mnist_source)
     assert not (project / "results/full_test/lrl/recovery.pt").exists()  # per-restart latents: chunk cache only
     comparison = (project / "results/full_test/summary/comparison.csv").read_text().splitlines()
     assert len(comparison) == 1 + 3  # no defense and the two paper variants
+
+
+def _assert_every_drawing_cell_shows_its_figure(executed_dir):
+    """Each cell that calls lrl_utils.plots carries its image in the executed notebook (MPLBACKEND=Agg in CI)."""
+    notebooks = sorted(executed_dir.glob("*.ipynb"))
+    assert len(notebooks) == len(STAGES) - 2  # every stage but data and headline executes a notebook
+    drawing_cells = 0
+    for path in notebooks:
+        for cell in json.loads(path.read_text())["cells"]:
+            source = "".join(cell["source"])
+            if cell["cell_type"] != "code" or "plots." not in source:
+                continue
+            drawing_cells += 1
+            images = [o for o in cell["outputs"] if "image/png" in o.get("data", {})]
+            assert len(images) >= source.count("plots."), f"{path.name}: a figure is missing in\n{source}"
+        text = path.read_text()
+        assert "TqdmWarning" not in text and str(executed_dir.parent.parent) not in text, path.name
+    assert drawing_cells >= 15
+
+
+def _assert_reading_a_notebook_leaves_dvc_status_clean(project, env):
+    """What JupyterLab's autosave did to an open executed notebook (another kernel display name, no final
+    newline) is not a change to the pipeline."""
+    path = project / "results/notebooks/05_analysis.ipynb"
+    notebook = json.loads(path.read_text())
+    assert notebook["metadata"]["kernelspec"]["display_name"] == "Python 3 (ipykernel)"  # as Jupyter saves it
+    assert path.read_text().endswith("}\n")
+    notebook["metadata"]["kernelspec"]["display_name"] = "Python 3"
+    path.write_text(json.dumps(notebook, indent=1))
+    assert "up to date" in _run([DVC, "status"], project, env)
+
+
+def _assert_precision_check_runs(project, env):
+    out = project / "precision.json"
+    _run([sys.executable, "-m", "lrl_utils.precision_check", "--precision", "bf16", "--variants", "lrl",
+          "--out", str(out)], project, env)
+    report = json.loads(out.read_text())["variants"]["lrl"]
+    assert report["fp32_accuracy"]["n"] == QUICK["attack"]["eval_images"]
+    assert 0 <= report["same_prediction"] <= 1
+
+
+def _assert_a_failed_rerun_keeps_the_last_results(project, env):
+    """Outputs are persistent and every write is atomic: a stage that fails half-way (here: its input
+    damaged) leaves the last complete results and executed notebook in place, and dvc status says so."""
+    attack = project / "results/attack/attack.pt"
+    kept = {p: p.read_bytes() for p in [project / "results/results_table.csv", project / "results/metrics.json",
+                                        project / "results/figures/recovery_grid.png",
+                                        project / "results/notebooks/05_analysis.ipynb"]}
+    good = attack.read_bytes()
+    attack.write_bytes(good[: len(good) // 3])
+    done = subprocess.run([DVC, "repro", "-s", "analysis"], cwd=project, env=env, capture_output=True, text=True)
+    assert done.returncode != 0 and "cannot be read as the attack artifact" in done.stdout + done.stderr
+    assert all(path.read_bytes() == content for path, content in kept.items())
+    assert (project / "results/notebooks/05_analysis.failed.ipynb").is_file()
+    attack.write_bytes(good)
+    assert "up to date" in _run([DVC, "status"], project, env)

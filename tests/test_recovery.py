@@ -100,13 +100,20 @@ def test_resumable_recovery_equals_one_call_and_resumes(tiny_generator, tmp_path
     torch.testing.assert_close(first.restart_z, whole.restart_z, atol=1e-5, rtol=0)
     (chunk_dir,) = list(tmp_path.iterdir())
     assert sorted(p.name for p in chunk_dir.glob("chunk_*.pt")) == [
-        "chunk_000000.pt", "chunk_000002.pt", "chunk_000004.pt"]
-    (chunk_dir / "chunk_000002.pt").unlink()  # as if the run had been cut off there
+        "chunk_000000-000001.pt", "chunk_000002-000003.pt", "chunk_000004-000004.pt"]
+    (chunk_dir / "chunk_000002-000003.pt").unlink()  # as if the run had been cut off there
     logs.clear()
     again = recover_latents_resumable(tiny_generator, x, ids, tmp_path, chunk_images=2, log=logs.append, **settings)
-    assert [line.split(":")[1].strip().split(",")[0] for line in logs] == ["loaded from " + str(chunk_dir / "chunk_000000.pt"),
-                                                                         "recovered", "loaded from " + str(chunk_dir / "chunk_000004.pt")]
+    assert [line.split(":")[1].strip().split(",")[0] for line in logs] == [
+        "loaded from " + str(chunk_dir / "chunk_000000-000001.pt"), "recovered",
+        "loaded from " + str(chunk_dir / "chunk_000004-000004.pt")]
     torch.testing.assert_close(again.z, first.z, atol=0, rtol=0)
+    timing = {}
+    recover_latents_resumable(tiny_generator, x, ids, tmp_path, chunk_images=2, log=logs.append, timing=timing,
+                              **settings)
+    recorded = [torch.load(path)["compute_seconds"] for path in sorted(chunk_dir.glob("chunk_*.pt"))]
+    assert all(s > 0 for s in recorded)  # each chunk keeps the seconds it took, across the resume
+    assert timing == {"chunk_seconds": round(sum(recorded), 1), "chunks_loaded": 3, "chunks_computed": 0}
     other = recover_latents_resumable(tiny_generator, x, ids, tmp_path, chunk_images=2, log=logs.append,
                                       **{**settings, "alpha": 0.0})
     assert len(list(tmp_path.iterdir())) == 2  # other settings, another folder: nothing reused or overwritten
@@ -115,7 +122,7 @@ def test_resumable_recovery_equals_one_call_and_resumes(tiny_generator, tmp_path
 
 def test_latent_movement_is_measured_from_the_seeded_init(tiny_generator):
     import dataclasses
-    from lrl_utils.reporting import latent_movement
+    from lrl_utils.ablations import latent_movement
     x = _images(tiny_generator, 3, seed=6)
     ids = [7, 8, 9]
     result = recover_latents(tiny_generator, x, steps=20, lr=0.01, restarts=2, seed=3, image_ids=ids, progress=False)
@@ -158,3 +165,27 @@ def test_default_restriction_is_the_papers_w1(tiny_generator):
                                atol=0, rtol=0)
     with pytest.raises(ValueError, match="unknown restriction 'l2'"):
         recover_latents(tiny_generator, x, restriction="l2", progress=False)
+
+
+def test_other_chunk_sizes_never_reuse_chunks_of_other_images(tiny_generator, tmp_path):
+    x = _images(tiny_generator, 12, seed=8)
+    ids = list(range(100, 112))
+    settings = dict(steps=3, lr=0.01, restarts=2, progress=False, log=lambda _: None)
+    by_5 = recover_latents_resumable(tiny_generator, x, ids, tmp_path, chunk_images=5, **settings)
+    by_7 = recover_latents_resumable(tiny_generator, x, ids, tmp_path, chunk_images=7, **settings)
+    assert len(by_5.z) == len(by_7.z) == 12  # was 14 when chunk_000005.pt of 5 images was reused for 7
+    torch.testing.assert_close(by_7.z, by_5.z, atol=1e-5, rtol=0)
+
+
+def test_a_chunk_that_does_not_hold_its_images_is_refused_with_its_path(tiny_generator, tmp_path):
+    x = _images(tiny_generator, 4, seed=9)
+    settings = dict(steps=3, lr=0.01, restarts=2, progress=False, log=lambda _: None)
+    recover_latents_resumable(tiny_generator, x, [1, 2, 3, 4], tmp_path, chunk_images=2, **settings)
+    (chunk_dir,) = list(tmp_path.iterdir())
+    first, second = sorted(chunk_dir.glob("chunk_*.pt"))
+    second.write_bytes(first.read_bytes())  # the wrong images under this name
+    with pytest.raises(ValueError, match=rf"{second.name} holds 2 images \[1, 2\].*should hold.*\[3, 4\].*delete it"):
+        recover_latents_resumable(tiny_generator, x, [1, 2, 3, 4], tmp_path, chunk_images=2, **settings)
+    second.write_bytes(first.read_bytes()[:100])  # truncated
+    with pytest.raises(ValueError, match=rf"{second.name} cannot be read.*delete it and rerun"):
+        recover_latents_resumable(tiny_generator, x, [1, 2, 3, 4], tmp_path, chunk_images=2, **settings)

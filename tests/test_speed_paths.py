@@ -7,7 +7,7 @@ import torch
 
 from lrl_utils import Generator, recover_latents
 from lrl_utils import benchmark
-from lrl_utils.recovery import auto_batch_size
+from lrl_utils.speed import auto_batch_size
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,157 @@
+"""The pipeline's settings (params.yaml, or a profile with the same keys), checked when they are loaded.
+
+This module only accepts or refuses settings; it cannot change what a stage computes, so the stages do
+not list it among their deps (tests/test_dvc_deps.py leaves it out on purpose).
+
+Every stage loads them through `load` before it runs (lrl_utils.run_notebook does), so a wrong value,
+e.g. `dvc exp run -S attack.eps=abc`, stops the stage at once with the key, the value and what is allowed,
+not deep inside a notebook. `python -m lrl_utils.settings [params.yaml]` checks a file by hand.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import yaml
+
+from .adaptive import KEEP
+from .checks import check_number
+from .defense import INPUTS
+from .recovery import SELECT_RULES
+from .restriction import REFERENCES, RESTRICTIONS
+from .speed import PRECISIONS
+
+DEVICES = ("auto", "cpu", "cuda")
+TEST_IMAGES = 10000
+
+
+def _int(low=0, high=None):
+    return lambda key, v: check_number(key, v, integer=True, low=low, high=high)
+
+
+def _real(low=None, high=None, low_open=False):
+    return lambda key, v: check_number(key, v, low=low, high=high, low_open=low_open)
+
+
+def _fraction(key, v):  # an Adam beta: in [0, 1)
+    check_number(key, v, low=0)
+    if v >= 1:
+        raise ValueError(f"{key} must be < 1; got {v!r}")
+
+
+def _choice(choices):
+    def check(key, v):
+        if v not in choices and not (choices is DEVICES and isinstance(v, str) and v.startswith("cuda:")):
+            raise ValueError(f"{key} must be one of {', '.join(map(repr, choices))}; got {v!r}")
+    return check
+
+
+def _flag(key, v):
+    if not isinstance(v, bool):
+        raise ValueError(f"{key} must be true or false; got {v!r}")
+
+
+def _text(key, v):
+    if not isinstance(v, str) or not v:
+        raise ValueError(f"{key} must be a non-empty text; got {v!r}")
+
+
+VARIANT = {"alpha": _real(low=0), "inputs": _choice(INPUTS), "restriction": _choice(RESTRICTIONS),
+           "reference": _choice(REFERENCES), "lr": _real(low=0, low_open=True)}
+# Every key of the settings and its check; a dict value is a section, `{name: ...}` entries of free names.
+SCHEMA = {
+    "seed": _int(), "device": _choice(DEVICES),
+    "data": {"dir": _text},
+    "classifier": {"epochs": _int(1), "batch_size": _int(1), "lr": _real(0, low_open=True), "train_limit": _int()},
+    "gan": {"latent_dim": _int(1), "epochs": _int(1), "batch_size": _int(1), "lr": _real(0, low_open=True),
+            "beta1": _fraction, "train_limit": _int()},
+    "attack": {"eps": _real(low=0), "eval_images": _int(1, TEST_IMAGES), "eval_seed": _int()},
+    "recover": {"steps": _int(1), "beta1": _fraction, "beta2": _fraction, "restarts": _int(1),
+                "select": _choice(SELECT_RULES), "chunk_images": _int(1), "batch_size": _int(0),
+                "compile": _flag, "precision": _choice(PRECISIONS)},
+    "adaptive": {"images": _int(1), "eps": _real(low=0), "step_size": _real(0, low_open=True), "steps": _int(1),
+                 "attackers": ("names", _int()),
+                 "eot": {"seed": _int(), "samples": _int(1), "steps": _int(1), "step_size": _real(0, low_open=True),
+                         "keep": _choice(KEEP)},
+                 "chunk_images": _int(1)},
+    "fgsm_sweep": {"images": _int(1, TEST_IMAGES), "magnitudes": ("names", _real(low=0, low_open=True))},
+    "full_test": {"images": _int(1, TEST_IMAGES)},
+    "variants": ("names", VARIANT),
+}
+
+
+def problems(params, schema=SCHEMA, prefix: str = "") -> list[str]:
+    """Every way ``params`` differs from the schema: missing, unknown or wrong keys, each with its key."""
+    if not isinstance(params, dict):
+        return [f"{prefix.rstrip('.') or 'the settings'} must be a mapping of keys; got {params!r}"]
+    found = [f"{prefix}{key} is missing" for key in schema if key not in params]
+    found += [f"{prefix}{key} is not a setting of the pipeline (a typo?); the keys here are "
+              f"{', '.join(schema)}" for key in params if key not in schema]
+    for key, check in schema.items():
+        if key not in params:
+            continue
+        value, dotted = params[key], f"{prefix}{key}"
+        if isinstance(check, tuple):  # ("names", check of each entry): entries the profile names freely
+            found += _named_entries(value, check[1], dotted)
+        elif isinstance(check, dict):
+            found += problems(value, check, f"{dotted}.")
+        else:
+            found += _run(check, dotted, value)
+    return found
+
+
+def _named_entries(entries, check, dotted) -> list[str]:
+    if not isinstance(entries, dict) or not entries:
+        return [f"{dotted} must map names to settings; got {entries!r}"]
+    found = []
+    for name, value in entries.items():
+        if not isinstance(name, str) or "." in name or "@" in name:
+            found.append(f"{dotted}: the name {name!r} must be a text without '.' or '@' (DVC reads them)")
+        found += problems(value, check, f"{dotted}.{name}.") if isinstance(check, dict) else _run(
+            check, f"{dotted}.{name}", value)
+        if isinstance(check, dict) and isinstance(value, dict):
+            if value.get("restriction") == "sphere" and value.get("alpha"):
+                found.append(f"{dotted}.{name}: restriction 'sphere' has no loss term for alpha to weigh: set alpha 0")
+    return found
+
+
+def _run(check, key, value) -> list[str]:
+    try:
+        check(key, value)
+    except ValueError as err:
+        return [str(err)]
+    return []
+
+
+class SettingsError(ValueError):
+    """The settings file has missing, unknown or invalid keys."""
+
+
+def load(path="params.yaml") -> dict:
+    """The settings of ``path``, checked; every problem is listed with its key."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: the pipeline's settings (params.yaml, or a profile under "
+                                f"profiles/) are read from it")
+    try:
+        params = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise SettingsError(f"{path} is not valid YAML: {err}") from None
+    found = problems(params)
+    if found:
+        raise SettingsError(f"{path} has {len(found)} problem(s):\n  " + "\n  ".join(found))
+    return params
+
+
+def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    path = argv[0] if argv else "params.yaml"
+    try:
+        load(path)
+    except (SettingsError, FileNotFoundError) as err:
+        raise SystemExit(str(err))
+    print(f"{path}: every setting is valid")
+
+
+if __name__ == "__main__":
+    main()

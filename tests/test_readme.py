@@ -1,0 +1,108 @@
+"""Every number in the README's text comes from a committed result file: each claim below is recomputed
+from its file and must appear in the README exactly as printed. (The results table itself is rendered
+from the files and checked in test_headline.py.)"""
+import json
+
+import pandas as pd
+import pytest
+
+from helpers import REPO
+
+README = (REPO / "README.md").read_text()
+RESULTS = REPO / "results"
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _scientific(p: float) -> str:
+    """1.4e-05 -> "1.4 × 10⁻⁵", as the README writes p-values."""
+    mantissa, exponent = f"{p:.1e}".split("e")
+    return f"{mantissa} × 10{str(int(exponent)).translate(SUPERSCRIPT)}"
+
+
+def _claims() -> list[tuple[str, str]]:
+    metrics = json.loads((RESULTS / "metrics.json").read_text())
+    runs = pd.read_csv(RESULTS / "ablations/runs.csv").set_index("variant")
+    reselection = pd.read_csv(RESULTS / "ablations/reselection.csv")
+    sweep = pd.read_csv(RESULTS / "fgsm_sweep.csv")
+    full = json.loads((RESULTS / "full_test/summary/metrics.json").read_text())
+    classifier = json.loads((RESULTS / "classifier/metrics.json").read_text())
+    by_eps = pd.read_csv(RESULTS / "fgsm_sweep_summary/summary.csv")
+
+    def acc(variant):
+        return f"{runs.loc[variant, 'accuracy %']:.1f} %"
+
+    def kept(restarts):
+        rows = reselection[(reselection["variant"] == "defensegan") & (reselection["select"] == "reconstruction")]
+        return f"{rows.set_index('restarts').loc[restarts, 'accuracy %']:.1f} %"
+
+    def moved(variant, column):
+        return f"{runs.loc[variant, column]:.2f}"
+
+    def crossing():
+        pivot = by_eps.pivot(index="eps", columns="defense", values="accuracy %")
+        helped = pivot[pivot["defensegan"] > pivot["no defense"]].index
+        return f"only from FGSM {min(helped):g} on"
+
+    lowest = sweep.loc[sweep["undefended accuracy %"].idxmin()]
+    gain_lr = runs.loc["lr_0p1_alpha1", "accuracy %"] - runs.loc["lr_0p1_alpha0", "accuracy %"]
+    loss = 100 * (metrics["defensegan_accuracy"] - metrics["lrl_accuracy"])
+    adaptive = {name: pd.read_csv(RESULTS / f"adaptive/{name}/results.csv").set_index("target")["PGD / BPDA %"]
+                for name in ("eot", "known_seed")}
+    return [
+        ("verdict: loss", f"by {loss:.1f} points,\np = {_scientific(metrics['mcnemar_p_value'])}"),
+        ("verdict: gain at lr 0.1", f"raises it by {gain_lr:.1f} points"),
+        ("finding 1", f"right on {100 * metrics['lrl_accuracy']:.1f} % of the\nattacked images against "
+                      f"{100 * metrics['defensegan_accuracy']:.1f} % with α = 0"),
+        ("finding 1: discordant", f"({runs.loc['defensegan', 'only lrl right']:.0f} images right only with α = 1, "
+                                  f"{runs.loc['defensegan', 'only this right (vs lrl)']:.0f} only with α = 0)"),
+        ("finding 1: W1", f"mean W₁ to N(0, 1) {metrics['defensegan_mean_restriction']:.3f} → "
+                          f"{metrics['lrl_mean_restriction']:.3f}"),
+        ("caption: W1", f"from a mean of {metrics['defensegan_mean_restriction']:.3f} (α = 0) to "
+                        f"{metrics['lrl_mean_restriction']:.3f} (α = 1)"),
+        ("finding 1: MSE", f"MSE {metrics['defensegan_mean_reconstruction_mse']:.3f} → "
+                           f"{metrics['lrl_mean_reconstruction_mse']:.3f}"),
+        ("finding 1: full test", f"({100 * full['lrl']['accuracy']:.1f} % against {100 * full['defensegan']['accuracy']:.1f} %)"),
+        ("setup: clean accuracy", f"{100 * classifier['test_accuracy']['accuracy']:.2f} % clean test\naccuracy here"),
+        ("finding 2", f"keeps {100 * metrics['no_defense_accuracy']:.1f} % under FGSM 0.7"),
+        ("finding 2: lowest", f"its lowest\nis {lowest['undefended accuracy %']:.1f} % at {lowest['eps']:g}"),
+        ("finding 3: movement", f"a mean\n{moved('defensegan', 'mean |element moved|')} per element from its random "
+                                f"initial value (at most {moved('defensegan', 'max |element moved|')})"),
+        ("finding 3: restarts", f"1 restart gives {kept(1)} (α = 0)"),
+        ("finding 3: restarts", f"3\ngive {kept(3)}; all 10 give {kept(10)}"),
+        ("finding 4: lr 0.01", f"reaches {acc('lr_0p01_alpha0')} and α = 1 still costs accuracy ({acc('lr_0p01_alpha1')})"),
+        ("finding 4: lr 0.1", f"a mean {moved('lr_0p1_alpha0', 'mean |element moved|')} per element, up\nto "
+                              f"{runs.loc['lr_0p1_alpha0', 'max |element moved|']:.1f}"),
+        ("finding 4: lr 0.1", f"(W₁ {runs.loc['lr_0p1_alpha0', 'mean W1']:.3f}): α = 0 falls back to {acc('lr_0p1_alpha0')}"),
+        ("finding 4: lr 0.1", f"(W₁ {runs.loc['lr_0p1_alpha1', 'mean W1']:.3f}) and gives {acc('lr_0p1_alpha1')}"),
+        ("finding 5", f"up\nto α = 0.3 ({acc('alpha_0p3')}) and then falls ({acc('alpha_3')} at α = 3, "
+                      f"{acc('alpha_10')} at α = 10)"),
+        ("finding 5", f"(the author's code, {acc('w1_samples')}), W₂ ({acc('w2')}), the Gaussian prior mean z² "
+                      f"({acc('gaussian_nll')}), moment matching ({acc('moments')})\nand projecting z to the sphere "
+                      f"({acc('sphere')})"),
+        ("finding 6: clean", f"keep {acc('defensegan_clean')} (α = 0) and {acc('lrl_clean')} (α = 1); at lr 0.1, "
+                             f"{runs.loc['lr_0p1_alpha0_clean', 'accuracy %']:.1f} % and\n{acc('lr_0p1_alpha1_clean')}"),
+        ("finding 6: crossing", crossing()),
+        ("finding 7: EOT", f"takes α = 0 to {adaptive['eot']['defensegan']:.1f} % and α = 1 to "
+                           f"{adaptive['eot']['lrl']:.1f} %"),
+        ("finding 7: known seed", f"seed to {adaptive['known_seed']['defensegan']:.1f} %\nand "
+                                  f"{adaptive['known_seed']['lrl']:.1f} %"),
+    ]
+
+
+@pytest.mark.parametrize("name, text", _claims(), ids=[c[0] for c in _claims()])
+def test_each_number_in_the_readme_is_the_one_its_result_file_gives(name, text):
+    # Line breaks in the README may fall anywhere: compare with whitespace collapsed.
+    assert " ".join(text.split()) in " ".join(README.split()), f"README.md, {name}: expected {text!r}"
+
+
+def test_the_readme_reads_as_a_paper_with_the_table_in_its_first_screen():
+    lines = README.splitlines()
+    assert len(lines) <= 220
+    table_line = next(i for i, line in enumerate(lines) if line.startswith("| *paper (reported)"))
+    assert table_line < 40  # the first screen: the claim, then the table beside the paper's numbers
+    for heading in ("## Results", "## Findings", "## Reproduce", "### Requirements", "## Pre-trained models",
+                    "## Tests"):
+        assert heading in lines, heading
+    for page in ("docs/results_in_full.md", "docs/pipeline.md", "docs/performance.md", "docs/lab_notes.md",
+                 "docs/bad_input.md"):
+        assert f"]({page})" in README and (REPO / page).is_file(), page
