@@ -90,7 +90,7 @@ def test_rejects_unknown_reference_and_bad_shapes():
         latent_restriction_loss(torch.zeros(1, 4), "gaussian")
     with pytest.raises(ValueError, match=r"shape \[batch, d\]"):
         latent_restriction_loss(torch.zeros(1, 2, 3))
-    with pytest.raises(ValueError, match="p must be >= 1"):
+    with pytest.raises(ValueError, match=r"p \(the order of the Wasserstein distance\) must be a finite number >= 1; got 0.5"):
         latent_restriction_loss(torch.zeros(1, 4), p=0.5)
 
 
