@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from .checks import check_number
 from .evaluation import accuracy_ci, mcnemar_exact
 from .recovery import initial_latents, select_restarts
 from .reporting import load_variant, paired_correct
@@ -77,8 +78,9 @@ def reselect(recovery: dict, table: pd.DataFrame, generator, classifier, *, rest
     ``select`` ("reconstruction": lowest MSE; "total": lowest MSE + alpha * W1). The restarts are
     independent draws, so the first k are a sample of k restarts."""
     available = recovery["restart_z"].shape[1]
-    if not 1 <= restarts <= available:
-        raise ValueError(f"restarts must be between 1 and the {available} the run saved; got {restarts}")
+    check_number(f"restarts (between 1 and the {available} the run saved)", restarts, integer=True, low=1,
+                 high=available)
+    check_number("alpha", alpha, low=0)
     best = select_restarts(recovery["restart_reconstruction_mse"][:, :restarts],
                            recovery["restart_restriction"][:, :restarts], alpha, select)
     z = recovery["restart_z"][torch.arange(len(best)), best]

@@ -113,6 +113,7 @@ def bpda_pgd_resumable(classifier, defend, x, y, image_ids, work_dir, *, chunk_i
     """``bpda_pgd`` over consecutive image chunks, each saved under ``work_dir`` in a folder named by a
     hash of what determines the result: ``key`` (the defense's settings), ``pgd``, the images and the
     weights of the classifier and of the ``generator`` the defense uses, so a cut-off run resumes."""
+    check_at_least_one(chunk_images=chunk_images)
     # Every PGD setting, defaults included, so that leaving one out or giving its default is one folder.
     defaults = {name: p.default for name, p in inspect.signature(bpda_pgd).parameters.items()
                 if p.kind is p.KEYWORD_ONLY and p.default is not p.empty}

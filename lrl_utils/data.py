@@ -14,6 +14,8 @@ import torch
 from torchvision.datasets import MNIST
 from torchvision.datasets.utils import calculate_md5, extract_archive
 
+from .checks import check_number
+
 ENV_SOURCE = "LRL_MNIST_DIR"
 
 
@@ -123,6 +125,6 @@ def load_mnist(root: str | os.PathLike, train: bool, source=None, limit: int | N
 
 def eval_indices(n_available: int, n: int, seed: int) -> torch.Tensor:
     """``n`` distinct test-set indices drawn with ``seed``, sorted for readability."""
-    if not 1 <= n <= n_available:
-        raise ValueError(f"eval_images must be between 1 and {n_available}; got {n}")
+    check_number(f"eval_images (between 1 and {n_available})", n, integer=True, low=1, high=n_available)
+    check_number("eval_seed", seed, integer=True, low=0)
     return torch.randperm(n_available, generator=torch.Generator().manual_seed(seed))[:n].sort().values

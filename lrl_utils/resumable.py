@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from . import artifacts
+from .checks import check_at_least_one, check_ids
 from .recovery import RecoveryResult, recover_latents
 
 # Settings that change how fast a result is computed, not what it is, and so are left out of the key.
@@ -32,7 +33,8 @@ def recover_latents_resumable(generator, x, image_ids, work_dir, *, chunk_images
     whole compute time: if ``timing`` is a dict, it receives ``chunk_seconds`` (the sum over all chunks,
     loaded or computed; None if a loaded chunk did not record it), ``chunks_loaded`` and ``chunks_computed``.
     """
-    image_ids = [int(i) for i in image_ids]
+    check_at_least_one(chunk_images=chunk_images)
+    image_ids = check_ids(image_ids, len(x))
     folder = Path(work_dir) / _key(generator, x, image_ids, settings)
     folder.mkdir(parents=True, exist_ok=True)
     _write_if_absent(folder / "settings.json", json.dumps(_describe(settings, image_ids), indent=1))

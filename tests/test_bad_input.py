@@ -189,3 +189,19 @@ def test_a_corrupt_artifact_names_the_file_what_was_expected_and_its_stage(tmp_p
     with pytest.raises(CorruptArtifactError, match=rf"{path}.*`dvc repro {stage}`") as raised:
         loader(path)
     assert "weights_only" not in str(raised.value)
+
+
+@pytest.mark.parametrize("chunk_images", [0, 2.0, True])
+def test_resumable_runs_refuse_chunk_sizes_that_are_not_positive_integers(tiny_generator, tmp_path, chunk_images):
+    from lrl_utils import recover_latents_resumable
+    with pytest.raises(ValueError, match=rf"chunk_images must be an integer >= 1; got {chunk_images!r}"):
+        recover_latents_resumable(tiny_generator, GOOD, [0, 1], tmp_path, chunk_images=chunk_images, steps=1,
+                                  restarts=1, progress=False)
+    assert not list(tmp_path.iterdir())  # refused before any cache folder was made
+
+
+@pytest.mark.parametrize("n, seed, message", [(10.0, 0, "eval_images"), (10, 0.5, "eval_seed"), (10, -1, "eval_seed")])
+def test_the_evaluation_draw_refuses_numbers_it_would_truncate(n, seed, message):
+    from lrl_utils import eval_indices
+    with pytest.raises(ValueError, match=rf"{message}.* must be an integer"):
+        eval_indices(10000, n, seed)

@@ -47,7 +47,7 @@ def test_eval_indices_are_seeded_distinct_and_sorted():
     a, b, c = eval_indices(10000, 1000, 0), eval_indices(10000, 1000, 0), eval_indices(10000, 1000, 1)
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert len(set(a.tolist())) == 1000 and (a.diff() > 0).all() and a.max() < 10000
-    with pytest.raises(ValueError, match="eval_images must be between 1 and 10000"):
+    with pytest.raises(ValueError, match=r"eval_images \(between 1 and 10000\) must be an integer >= 1 and <= 10000; got 20000"):
         eval_indices(10000, 20000, 0)
 
 

@@ -125,7 +125,7 @@ def test_the_import_analysis_follows_imports_transitively():
     assert "lrl_utils/adaptive.py" not in run and "lrl_utils/benchmark.py" not in run
     # A module run with -m: its own imports only, plus the package's __init__.
     assert modules_run_by("python -m lrl_utils.fetch_mnist data/mnist") == {
-        "lrl_utils/__init__.py", "lrl_utils/fetch_mnist.py", "lrl_utils/data.py"}
+        "lrl_utils/__init__.py", "lrl_utils/fetch_mnist.py", "lrl_utils/data.py", "lrl_utils/checks.py"}
 
 
 def test_names_the_package_loads_on_first_use_count_as_imports(tmp_path):
