@@ -2,7 +2,6 @@
 saved restarts, which costs no new recovery."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +10,7 @@ import torch
 from .checks import check_number
 from .evaluation import accuracy_ci, mcnemar_exact
 from .recovery import initial_latents, select_restarts
-from .reporting import load_variant, paired_correct
+from .reporting import load_variant, paired_correct, read_settings
 from .training import predict
 
 # Runs recorded before `restriction` was an option of recover_latents used the paper's W1 term.
@@ -109,7 +108,7 @@ def reselection_table(recover_dir, variants, generator, classifier, restart_coun
 
 
 def _load(folder: Path):
-    settings = {**_SETTING_DEFAULTS, **json.loads((folder / "run.json").read_text())["settings"]}
+    settings = {**_SETTING_DEFAULTS, **read_settings(folder)}
     table, recovery = load_variant(folder.parent, folder.name)
     return settings, table, recovery
 

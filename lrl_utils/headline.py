@@ -21,8 +21,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from . import artifacts
 from .evaluation import accuracy_ci, mcnemar_exact
-from .reporting import PAPER
+from .reporting import PAPER, paired_correct
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,9 @@ def paper_row() -> dict:
 
 
 def run_row(row: Row, root=".") -> dict:
-    """A row from the two runs' per_image.csv: the same images, in the same order, or an error."""
+    """A row from the two runs' per_image.csv, paired by image (runs on other images are refused)."""
     a0, a1 = (_per_image(Path(root) / folder) for folder in (row.alpha0, row.alpha1))
-    if not a0["index"].equals(a1["index"]):
-        raise ValueError(f"{row.alpha0} and {row.alpha1} hold different images: a row compares runs on the same images")
-    right0, right1 = a0.pred_defended == a0.label, a1.pred_defended == a1.label
+    right0, right1 = paired_correct(a0, a1, (row.alpha0, row.alpha1))
     acc0, acc1 = accuracy_ci(right0), accuracy_ci(right1)
     return {"setting": row.label, "no defense %": _percent(accuracy_ci(a0[row.undefended] == a0.label)),
             "α = 0 %": _percent(acc0), "α = 1 %": _percent(acc1),
@@ -129,8 +128,8 @@ def write_metrics(rows: dict[str, dict], out_dir) -> None:
         stale.unlink()
     for name, row in rows.items():
         values = {METRIC_KEYS[c]: row[c] for c in COLUMNS}
-        (out_dir / f"{name}.json").write_text(json.dumps({"setting": row["setting"], **values}, indent=1,
-                                                         ensure_ascii=False) + "\n")
+        artifacts.write_text(json.dumps({"setting": row["setting"], **values}, indent=1, ensure_ascii=False) + "\n",
+                             out_dir / f"{name}.json")
 
 
 def markdown_table(rows: dict[str, dict]) -> str:

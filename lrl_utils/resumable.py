@@ -31,7 +31,7 @@ def recover_latents_resumable(generator, x, image_ids, work_dir, *, chunk_images
 
     Each chunk records the seconds it took, so that a run resumed over several calls still knows its
     whole compute time: if ``timing`` is a dict, it receives ``chunk_seconds`` (the sum over all chunks,
-    loaded or computed; None if a loaded chunk did not record it), ``chunks_loaded`` and ``chunks_computed``.
+    loaded or computed), ``chunks_loaded`` and ``chunks_computed``.
     """
     check_at_least_one(chunk_images=chunk_images)
     image_ids = check_ids(image_ids, len(x))
@@ -58,7 +58,7 @@ def recover_latents_resumable(generator, x, image_ids, work_dir, *, chunk_images
         parts.append(part)
         log(f"chunk {start}-{end - 1}: recovered, saved to {path}")
     if timing is not None:
-        timing.update(chunk_seconds=None if None in seconds else round(sum(seconds), 1),
+        timing.update(chunk_seconds=round(sum(seconds), 1),
                       chunks_loaded=loaded, chunks_computed=len(parts) - loaded)
     return RecoveryResult.concat(parts)
 
