@@ -18,7 +18,7 @@ QUICK_DIR = "quick"  # where the notebooks' defaults (the quick profile) read an
 MADE_BY = {
     "mnist": ("data", "python -m lrl_utils.fetch_mnist"),
     "classifier": ("train_classifier", "notebooks/01_train_classifier.ipynb"),
-    "gan": ("train_gan", "notebooks/02_train_gan.ipynb"),
+    "gan": ("train_generator", "notebooks/02_train_gan.ipynb"),
     "attack": ("attack", "notebooks/03_attack_fgsm.ipynb"),
     "recovery": ("recover", "notebooks/04_recover_latents.ipynb"),
     "sweep recovery": ("recover_sweep", "notebooks/04_recover_latents.ipynb"),

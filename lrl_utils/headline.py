@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from . import artifacts
 from .evaluation import accuracy_ci, mcnemar_exact
+from .layout import EOT_ATTACKER, FULL_TEST_ATTACK, PAPER_ATTACK, Project
 from .reporting import PAPER, paired_correct
 
 
@@ -37,29 +37,32 @@ class Row:
     undefended: str = "pred_adv"
 
 
-def rows_of(params: dict) -> tuple[list[Row], list[tuple[str, str, str]]]:
-    """The rows that ``params`` (params.yaml, or a profile) declares: the paper's setting, every test image,
-    the unattacked images, each magnitude of the FGSM sweep (strongest first) and the recovery at lr 0.1;
-    then each adaptive attacker, as (name, label, folder)."""
+def rows_of(project: Project) -> tuple[list[Row], list[tuple[str, str, str]]]:
+    """The rows that the project's settings (params.yaml, or a profile) declare: the paper's setting, every
+    test image, the unattacked images, each magnitude of the FGSM sweep (strongest first) and the recovery at
+    lr 0.1; then each adaptive attacker, as (name, label, folder)."""
+    params, (alpha0, alpha1) = project.settings, project.defenses
     eps = params["attack"]["eps"]
-    rows = [Row("01_fgsm", f"FGSM {eps:g} (the paper's setting)", "results/recover/defensegan", "results/recover/lrl"),
-            Row("02_fgsm_every_test_image", f"FGSM {eps:g}, every test image", "results/full_test/defensegan",
-                "results/full_test/lrl"),
-            Row("03_clean", "no attack (what the defense costs)", "results/recover/defensegan_clean",
-                "results/recover/lrl_clean", undefended="pred_clean")]
+
+    def row(name, label, attack, a0=alpha0, a1=alpha1, **kw):
+        return Row(name, label, project.recovery_dir(attack, a0), project.recovery_dir(attack, a1), **kw)
+
+    rows = [row("01_fgsm", f"FGSM {eps:g} (the paper's setting)", PAPER_ATTACK),
+            row("02_fgsm_every_test_image", f"FGSM {eps:g}, every test image", FULL_TEST_ATTACK),
+            row("03_clean", "no attack (what the defense costs)", PAPER_ATTACK, project.clean_twin(alpha0),
+                project.clean_twin(alpha1), undefended="pred_clean")]
     magnitudes = sorted(params["fgsm_sweep"]["magnitudes"].items(), key=lambda item: -item[1])
     for i, (key, magnitude) in enumerate(magnitudes):
-        rows.append(Row(f"{4 + i:02d}_fgsm_{key}", f"FGSM {magnitude:g}", f"results/fgsm_sweep/{key}/defensegan",
-                        f"results/fgsm_sweep/{key}/lrl"))
+        rows.append(row(f"{4 + i:02d}_fgsm_{key}", f"FGSM {magnitude:g}", key))
     if {"lr_0p1_alpha0", "lr_0p1_alpha1"} <= set(params["variants"]):
-        rows.append(Row(f"{len(rows) + 1:02d}_fgsm_lr_0p1", f"FGSM {eps:g}, recovery lr 0.1 instead of 0.001",
-                        "results/recover/lr_0p1_alpha0", "results/recover/lr_0p1_alpha1"))
+        rows.append(row(f"{len(rows) + 1:02d}_fgsm_lr_0p1", f"FGSM {eps:g}, recovery lr 0.1 instead of 0.001",
+                        PAPER_ATTACK, "lr_0p1_alpha0", "lr_0p1_alpha1"))
     labels = {"own_seed": "attacker with its own restarts", "known_seed": "attacker knows the defense's seed",
-              "eot": "EOT over the defense's restarts"}
-    attackers = [*params["adaptive"]["attackers"], "eot"]
-    attackers.sort(key=lambda name: ["own_seed", "eot", "known_seed"].index(name) if name in labels else 3)
+              EOT_ATTACKER: "EOT over the defense's restarts"}
+    attackers = list(project.attackers())
+    attackers.sort(key=lambda name: ["own_seed", EOT_ATTACKER, "known_seed"].index(name) if name in labels else 3)
     adaptive = [(f"{len(rows) + 1 + i:02d}_bpda_{name}", f"PGD/BPDA ε {params['adaptive']['eps']:g}, "
-                 f"{labels.get(name, name)}", f"results/adaptive/{name}") for i, name in enumerate(attackers)]
+                 f"{labels.get(name, name)}", project.adaptive_dir(name)) for i, name in enumerate(attackers)]
     return rows, adaptive
 
 
@@ -111,9 +114,9 @@ def adaptive_row(label: str, folder, root=".") -> dict:
             "McNemar p": _p(metrics["mcnemar_p_lrl_vs_defensegan"]), "images": str(int(table["n"].iloc[0]))}
 
 
-def all_rows(params: dict, root=".") -> dict[str, dict]:
+def all_rows(project: Project, root=".") -> dict[str, dict]:
     """Every row by file stem: the paper's reported numbers first, then ours."""
-    runs, adaptive = rows_of(params)
+    runs, adaptive = rows_of(project)
     rows = {"00_paper_reported": paper_row()}
     rows.update({row.name: run_row(row, root) for row in runs})
     rows.update({name: adaptive_row(label, folder, root) for name, label, folder in adaptive})
@@ -167,7 +170,7 @@ def main(argv=None) -> None:
     parser.add_argument("--params", default="params.yaml", help="the settings that name the runs")
     parser.add_argument("--readme", help="also render the table into this README, between its markers")
     args = parser.parse_args(argv)
-    rows = all_rows(yaml.safe_load(Path(args.params).read_text()))
+    rows = all_rows(Project(args.params))
     write_metrics(rows, args.out_dir)
     print(markdown_table(rows))
     if args.readme:

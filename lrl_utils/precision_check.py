@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from . import artifacts
 from .defense import INPUTS
 from .evaluation import accuracy_ci, mcnemar_exact
+from .layout import PAPER_ATTACK, Project
 from .reporting import load_variant, machine_info, read_settings
 from .resumable import recover_latents_resumable
 from .training import predict
@@ -25,19 +25,20 @@ from .training import predict
 def check(precision: str, params_path="params.yaml", compile: bool = False, variants=None) -> dict:
     """Recover each of ``variants`` (default: every FGSM variant of params.yaml) again with the settings its
     run.json records, in ``precision``, and compare with its committed fp32 per_image.csv."""
-    params = yaml.safe_load(Path(params_path).read_text())
+    project = Project(params_path)
+    params = project.settings
     names = variants or [name for name, v in params["variants"].items() if v["inputs"] == "adversarial"]
-    classifier = artifacts.load_classifier("models/classifier.pt")
-    generator, _ = artifacts.load_gan("models/gan.pt", latent_dim=params["gan"]["latent_dim"])
-    attack = artifacts.load_attack("results/attack/attack.pt")
+    classifier = artifacts.load_classifier(project.classifier_path())
+    generator, _ = artifacts.load_gan(project.generator_path(), latent_dim=project.latent_dim)
+    attack = artifacts.load_attack(project.attack(PAPER_ATTACK).path)
     report = {"precision": precision, "compile": compile, "variants": {}, "machine": machine_info()}
     for name in names:
-        exact, _ = load_variant("results/recover", name)
-        settings = {**read_settings(f"results/recover/{name}"), "precision": precision, "compile": compile}
+        exact, _ = load_variant(project.recover_dir, name)
+        settings = {**read_settings(f"{project.recover_dir}/{name}"), "precision": precision, "compile": compile}
         images = attack[INPUTS[settings.pop("inputs")]]
         settings["betas"] = tuple(settings["betas"])
         started = time.perf_counter()
-        result = recover_latents_resumable(generator, images, attack["indices"], ".cache/recovery",
+        result = recover_latents_resumable(generator, images, attack["indices"], project.cache_dir("recovery"),
                                            chunk_images=params["recover"]["chunk_images"], **settings)
         reduced = predict(classifier, result.x_rec).numpy()
         labels = exact["label"].to_numpy()

@@ -46,6 +46,18 @@ def _choice(choices):
     return check
 
 
+def _names(key, v):  # a list of distinct names (e.g. variants)
+    if not isinstance(v, list) or not v or not all(isinstance(n, str) and n for n in v) or len(set(v)) < len(v):
+        raise ValueError(f"{key} must be a list of distinct names; got {v!r}")
+
+
+def _pairs(key, v):  # [[a, b], ...]: a compared with b
+    if not isinstance(v, list) or not v or not all(isinstance(p, list) and len(p) == 2 for p in v):
+        raise ValueError(f"{key} must be a list of [variant, variant] pairs; got {v!r}")
+    for pair in v:
+        _names(key, pair)
+
+
 def _flag(key, v):
     if not isinstance(v, bool):
         raise ValueError(f"{key} must be true or false; got {v!r}")
@@ -62,20 +74,22 @@ VARIANT = {"alpha": _real(low=0), "inputs": _choice(INPUTS), "restriction": _cho
 SCHEMA = {
     "seed": _int(), "device": _choice(DEVICES),
     "data": {"dir": _text},
-    "classifier": {"epochs": _int(1), "batch_size": _int(1), "lr": _real(0, low_open=True), "train_limit": _int()},
-    "gan": {"latent_dim": _int(1), "epochs": _int(1), "batch_size": _int(1), "lr": _real(0, low_open=True),
-            "beta1": _fraction, "train_limit": _int()},
-    "attack": {"eps": _real(low=0), "eval_images": _int(1, TEST_IMAGES), "eval_seed": _int()},
-    "recover": {"steps": _int(1), "beta1": _fraction, "beta2": _fraction, "restarts": _int(1),
+    "classifiers": ("names", {"epochs": _int(1), "batch_size": _int(1), "lr": _real(0, low_open=True),
+                              "train_limit": _int()}),
+    "generators": ("names", {"latent_dim": _int(1), "epochs": _int(1), "batch_size": _int(1),
+                             "lr": _real(0, low_open=True), "beta1": _fraction, "train_limit": _int()}),
+    "attack": {"classifier": _text, "eps": _real(low=0), "eval_images": _int(1, TEST_IMAGES), "eval_seed": _int()},
+    "recover": {"generator": _text, "steps": _int(1), "beta1": _fraction, "beta2": _fraction, "restarts": _int(1),
                 "select": _choice(SELECT_RULES), "chunk_images": _int(1), "batch_size": _int(0),
                 "compile": _flag, "precision": _choice(PRECISIONS)},
     "adaptive": {"images": _int(1), "eps": _real(low=0), "step_size": _real(0, low_open=True), "steps": _int(1),
-                 "attackers": ("names", _int()),
+                 "attackers": ("names", _int()), "pairs": _pairs,
                  "eot": {"seed": _int(), "samples": _int(1), "steps": _int(1), "step_size": _real(0, low_open=True),
-                         "keep": _choice(KEEP)},
+                         "keep": _choice(KEEP), "pairs": _pairs},
                  "chunk_images": _int(1)},
     "fgsm_sweep": {"images": _int(1, TEST_IMAGES), "magnitudes": ("names", _real(low=0, low_open=True))},
     "full_test": {"images": _int(1, TEST_IMAGES)},
+    "defenses": _names,
     "variants": ("names", VARIANT),
 }
 

@@ -1,5 +1,5 @@
 """Shared by the tests: the project root and a tiny known generator. (Imported as `helpers`, not from
-conftest.py: notebooks/ has a conftest.py of its own, and two modules named conftest clash.)"""
+conftest.py: a second module named conftest, e.g. under notebooks/, would clash.)"""
 from pathlib import Path
 
 import torch

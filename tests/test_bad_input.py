@@ -60,7 +60,7 @@ def test_fgsm_refuses_bad_inputs():
         fgsm(model, torch.zeros(2, 1, 28, 28), torch.zeros(3, dtype=torch.long), 0.1)
 
 
-@pytest.mark.parametrize("loader, stage", [(load_classifier, "train_classifier"), (load_gan, "train_gan"),
+@pytest.mark.parametrize("loader, stage", [(load_classifier, "train_classifier"), (load_gan, "train_generator"),
                                            (load_attack, "attack")])
 def test_missing_upstream_artifact_names_its_stage(tmp_path, loader, stage):
     with pytest.raises(MissingArtifactError, match=f"made by the DVC stage '{stage}'. Run `dvc repro {stage}`"):
@@ -168,7 +168,7 @@ def test_paired_tests_pair_by_image_and_refuse_what_does_not_pair():
         paired_correct(a, c)
 
 
-@pytest.mark.parametrize("loader, stage", [(load_classifier, "train_classifier"), (load_gan, "train_gan"),
+@pytest.mark.parametrize("loader, stage", [(load_classifier, "train_classifier"), (load_gan, "train_generator"),
                                            (load_attack, "attack")])
 @pytest.mark.parametrize("damage", ["truncated", "random", "empty", "other kind"])
 def test_a_corrupt_artifact_names_the_file_what_was_expected_and_its_stage(tmp_path, loader, stage, damage):

@@ -3,10 +3,10 @@ import json
 
 import pandas as pd
 import pytest
-import yaml
 from scipy.stats import binomtest
 
 from helpers import REPO
+from lrl_utils.layout import Project
 from lrl_utils import headline
 
 
@@ -39,8 +39,7 @@ def test_a_row_refuses_runs_on_different_images(tmp_path):
 
 
 def test_the_readme_table_is_the_one_the_committed_results_give():
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    rows = headline.all_rows(params, root=REPO)
+    rows = headline.all_rows(Project(REPO / "params.yaml"), root=REPO)
     readme = (REPO / "README.md").read_text()
     assert headline.render_readme(readme, rows) == readme, (
         "README.md's headline table differs from the results: run `python -m lrl_utils.headline --readme README.md`")

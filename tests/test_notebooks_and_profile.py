@@ -1,9 +1,12 @@
-"""The notebooks' contract: one `parameters` cell of plain literals, defaults = the quick profile, no outputs."""
+"""The notebooks' contract: one `parameters` cell of plain literals (the settings file and run names), no outputs."""
 import ast
 import json
 
+import re
+
 import pytest
 import yaml
+from dvc.repo import Repo
 
 from helpers import REPO
 
@@ -11,38 +14,8 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 QUICK = yaml.safe_load((REPO / "profiles" / "quick.yaml").read_text())
 PAPER = yaml.safe_load((REPO / "params.yaml").read_text())
 
-# notebook parameter -> key in the profile (dotted), for the parameters that come from params.yaml
-FROM_PROFILE = {
-    "01_train_classifier": {"data_dir": "data.dir", "epochs": "classifier.epochs", "seed": "seed",
-                            "batch_size": "classifier.batch_size", "lr": "classifier.lr",
-                            "train_limit": "classifier.train_limit", "device": "device"},
-    "02_train_gan": {"data_dir": "data.dir", "latent_dim": "gan.latent_dim", "epochs": "gan.epochs",
-                     "batch_size": "gan.batch_size", "lr": "gan.lr", "beta1": "gan.beta1",
-                     "train_limit": "gan.train_limit", "seed": "seed", "device": "device"},
-    "03_attack_fgsm": {"data_dir": "data.dir", "eps": "attack.eps", "eval_images": "attack.eval_images",
-                       "eval_seed": "attack.eval_seed", "device": "device"},
-    "04_recover_latents": {"latent_dim": "gan.latent_dim", "steps": "recover.steps",
-                           "beta1": "recover.beta1", "beta2": "recover.beta2", "restarts": "recover.restarts",
-                           "select": "recover.select",
-                           "chunk_images": "recover.chunk_images", "batch_size": "recover.batch_size",
-                           "compile": "recover.compile", "precision": "recover.precision",
-                           "seed": "seed", "device": "device", "variants": "variants"},
-    "05_analysis": {},
-    "06_ablations": {"latent_dim": "gan.latent_dim", "device": "device"},
-    "07_adaptive_attack": {"images": "adaptive.images", "eps": "adaptive.eps", "step_size": "adaptive.step_size",
-                           "steps": "adaptive.steps", "attacker_seed": "adaptive.attackers.own_seed",
-                           "chunk_images": "adaptive.chunk_images", "latent_dim": "gan.latent_dim",
-                           "eval_seed": "attack.eval_seed",
-                           "device": "device"},
-    "08_fgsm_sweep": {"attack_eps": "attack.eps"},
-    "09_full_test": {},
-}
-
-
-def _lookup(profile, dotted):
-    for part in dotted.split("."):
-        profile = profile[part]
-    return profile
+ORDER = ["01_train_classifier", "02_train_gan", "03_attack_fgsm", "04_recover_latents", "05_analysis",
+         "06_ablations", "07_adaptive_attack", "08_fgsm_sweep", "09_full_test"]
 
 
 def _parameters(path):
@@ -57,16 +30,26 @@ def _parameters(path):
 
 
 def test_the_ordered_notebooks_are_there():
-    assert [p.stem for p in NOTEBOOKS] == list(FROM_PROFILE)
+    assert [p.stem for p in NOTEBOOKS] == ORDER
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_parameter_defaults_are_the_quick_profile(path):
+def test_parameters_are_the_settings_file_and_run_names_only(path):
+    """No default copies a value of a profile: a notebook gets the settings file (the quick profile by
+    default, whose runs write under the git-ignored quick/) and, at most, the names of the runs to do."""
     values = _parameters(path)
-    for name, key in FROM_PROFILE[path.stem].items():
-        assert values[name] == _lookup(QUICK, key), f"{path.name}: {name} differs from profiles/quick.yaml {key}"
-    outputs = [v for k, v in values.items() if k.endswith(("_path", "_dir")) and k != "data_dir" and k != "resume_dir"]
-    assert all(v.startswith("quick/") for v in outputs), "quick runs must write under the git-ignored quick/"
+    assert values.pop("settings_path") == "profiles/quick.yaml", path.name
+    assert all(name.endswith("_name") and (v is None or isinstance(v, str)) for name, v in values.items()), values
+
+
+def test_every_name_a_stage_passes_is_a_parameter_of_its_notebook():
+    with Repo(str(REPO)) as repo:
+        stages = [(s.addressing, s.cmd) for s in repo.index.stages]
+    for stage, cmd in stages:
+        for notebook in re.findall(r"(?<![\w/])(notebooks/[\w.-]+\.ipynb)", cmd):
+            passed = re.findall(r"-p (\w+) ", cmd + " ")
+            assert "-y" not in cmd.split() and set(passed) <= set(_parameters(REPO / notebook)), (stage, passed)
+            assert "settings_path" in passed, f"{stage}: pass the settings file, `-p settings_path params.yaml`"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -77,11 +60,11 @@ def test_committed_without_outputs(path):
 
 def test_profiles_have_the_same_shape_and_params_hold_the_paper_settings():
     def keys(d, prefix=""):
-        free = ("variants", "magnitudes")  # their entries are the profile's own choice
+        free = ("variants", "magnitudes", "classifiers", "generators")  # their entries are the profile's own choice
         return {prefix + k for k in d} | {x for k, v in d.items() if isinstance(v, dict) and k not in free
                                           for x in keys(v, prefix + k + ".")}
     assert keys(QUICK) == keys(PAPER)
-    assert PAPER["gan"]["latent_dim"] == 256 and PAPER["attack"]["eps"] == 0.7
+    assert PAPER["generators"][PAPER["recover"]["generator"]]["latent_dim"] == 256 and PAPER["attack"]["eps"] == 0.7
     assert PAPER["attack"]["eval_images"] == 1000
     assert (PAPER["recover"]["steps"], PAPER["recover"]["restarts"]) == (200, 10)
     assert (PAPER["recover"]["beta1"], PAPER["recover"]["beta2"]) == (0.9, 0.999)

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from helpers import REPO
+from lrl_utils.layout import Project
 
 README = (REPO / "README.md").read_text()
 RESULTS = REPO / "results"
@@ -25,7 +26,7 @@ def _claims() -> list[tuple[str, str]]:
     reselection = pd.read_csv(RESULTS / "ablations/reselection.csv")
     sweep = pd.read_csv(RESULTS / "fgsm_sweep.csv")
     full = json.loads((RESULTS / "full_test/summary/metrics.json").read_text())
-    classifier = json.loads((RESULTS / "classifier/metrics.json").read_text())
+    classifier = json.loads((REPO / Project(REPO / "params.yaml").classifier_dir() / "metrics.json").read_text())
     by_eps = pd.read_csv(RESULTS / "fgsm_sweep_summary/summary.csv")
 
     def acc(variant):

@@ -38,7 +38,7 @@ def _set(params, dotted, value):
     ("variants.sphere.alpha", 1.0, "variants.sphere: restriction 'sphere' has no loss term"),
     ("fgsm_sweep.magnitudes.eps_0p1", 0, "fgsm_sweep.magnitudes.eps_0p1 must be a finite number > 0; got 0"),
     ("adaptive.eot.keep", "best", "adaptive.eot.keep must be one of 'first_fooled', 'last'"),
-    ("gan.lr", "0.0002", r"gan.lr must be a finite number > 0; got '0.0002' \(str\)"),
+    ("generators.dcgan.lr", "0.0002", r"generators.dcgan.lr must be a finite number > 0; got '0.0002' \(str\)"),
 ])
 def test_a_wrong_value_is_named_by_its_key(key, value, message):
     params = copy.deepcopy(PAPER)

@@ -1,0 +1,217 @@
+"""The runs that the settings name, and where each one reads and writes: the one place for the pipeline's paths.
+
+A stage passes its notebook only names, the settings file and which run (`-p settings_path params.yaml
+-p attack_name eps_0p3`); the notebook asks a `Project` for that run's settings and paths. Without names a
+notebook does every run of its settings, which is how nbval runs the quick profile.
+
+Where a settings file's runs write: params.yaml under the project root (results/, models/); a profile,
+e.g. profiles/quick.yaml, under a folder of its own name (quick/results/, quick/models/).
+
+The attacks: "paper" (section `attack`, every variant of `variants` is recovered on it); one per entry
+of `fgsm_sweep.magnitudes` (the paper's `defenses` on a subset of the paper attack's images); and
+"full_test" (the `defenses` on every test image). Their folders keep the paths of the committed results.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .settings import load
+
+PAPER_ATTACK = "paper"  # section `attack` of the settings
+FULL_TEST_ATTACK = "full_test"  # section `full_test`
+EOT_ATTACKER = "eot"
+CACHE = ".cache"  # not in git: chunks of interrupted or shared runs  # section `adaptive.eot`; the other attackers are `adaptive.attackers`
+
+
+@dataclass(frozen=True)
+class Attack:
+    """An FGSM run: x_adv = clip(x + eps * sign(grad), -1, 1) on ``images`` test images drawn with ``seed``."""
+    name: str
+    eps: float
+    images: int
+    seed: int
+    folder: str  # attack.pt, metrics.json, run.json
+    figures_dir: str  # attack_examples.png
+
+    @property
+    def path(self) -> str:
+        return f"{self.folder}/attack.pt"
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """One (attack, variant) pair: the variant's ``settings`` (alpha, inputs, restriction, reference, lr)
+    recovered on the attack's images into ``folder``."""
+    attack: Attack
+    variant: str
+    settings: dict
+    folder: str
+    save_recovery: bool  # False: per-restart latents stay in the chunk cache (the full test set: 10000 images)
+
+
+class Project:
+    """The checked settings of ``settings_path`` and every run's paths."""
+
+    def __init__(self, settings_path="params.yaml"):
+        self.settings_path = Path(settings_path)
+        self.settings = load(settings_path)
+        self.root = "" if self.settings_path.name == "params.yaml" else f"{self.settings_path.stem}/"
+        self._check_names()
+
+    # --- networks and shared folders
+    @property
+    def results_dir(self) -> str:
+        return f"{self.root}results"
+
+    @property
+    def figures_dir(self) -> str:
+        return f"{self.results_dir}/figures"
+
+    @property
+    def data_dir(self) -> str:  # shared by every profile: MNIST is the same data
+        return self.settings["data"]["dir"]
+
+    def classifier_path(self, name: str | None = None) -> str:
+        """Classifier ``name``'s weights; by default the one `attack.classifier` names."""
+        return f"{self.root}models/classifiers/{self.classifier_name(name)}.pt"
+
+    def generator_path(self, name: str | None = None) -> str:
+        """Generator ``name``'s weights (and its discriminator's); by default the one `recover.generator` names."""
+        return f"{self.root}models/generators/{self.generator_name(name)}.pt"
+
+    def classifier_name(self, name: str | None = None) -> str:
+        return _known(name or self.settings["attack"]["classifier"], self.settings["classifiers"],
+                      "classifier_name", "a classifier")
+
+    def generator_name(self, name: str | None = None) -> str:
+        return _known(name or self.settings["recover"]["generator"], self.settings["generators"],
+                      "generator_name", "a generator")
+
+    def classifier_dir(self, name: str | None = None) -> str:
+        """Its training history, test metrics and figure."""
+        return f"{self.results_dir}/classifiers/{self.classifier_name(name)}"
+
+    def generator_dir(self, name: str | None = None) -> str:
+        """Its training history, figures of samples and losses."""
+        return f"{self.results_dir}/generators/{self.generator_name(name)}"
+
+    @property
+    def latent_dim(self) -> int:
+        """The recovered generator's."""
+        return self.settings["generators"][self.generator_name()]["latent_dim"]
+
+    @staticmethod
+    def cache_dir(kind: str) -> str:
+        """Resumable chunks of "recovery" or "adaptive" runs, keyed by their settings: shared by every profile."""
+        return f"{CACHE}/{kind}"
+
+    def stage_dir(self, stage: str) -> str:
+        """The folder of a stage's own tables: classifier, gan, ablations, fgsm_sweep_summary, ..."""
+        return f"{self.results_dir}/{stage}"
+
+    # --- attacks
+    def attacks(self) -> dict[str, Attack]:
+        attack, eps, seed = self.settings["attack"], self.settings["attack"]["eps"], self.settings["attack"]["eval_seed"]
+        sweep = self.settings["fgsm_sweep"]
+        runs = [Attack(PAPER_ATTACK, eps, attack["eval_images"], seed, f"{self.results_dir}/attack", self.figures_dir)]
+        runs += [Attack(name, magnitude, sweep["images"], seed, *[f"{self.sweep_dir}/{name}"] * 2)
+                 for name, magnitude in sweep["magnitudes"].items()]
+        runs.append(Attack(FULL_TEST_ATTACK, eps, self.settings["full_test"]["images"], seed,
+                           *[f"{self.full_test_dir}/attack"] * 2))
+        return {run.name: run for run in runs}
+
+    def attack(self, name: str) -> Attack:
+        return self.attacks()[_known(name, self.attacks(), "attack_name", "an attack")]
+
+    @property
+    def sweep_dir(self) -> str:
+        return f"{self.results_dir}/fgsm_sweep"
+
+    @property
+    def full_test_dir(self) -> str:
+        return f"{self.results_dir}/full_test"
+
+    # --- recoveries
+    @property
+    def defenses(self) -> list[str]:
+        """The paper's two variants (alpha 0 and 1), recovered on every attack."""
+        return list(self.settings["defenses"])
+
+    @property
+    def recover_dir(self) -> str:
+        """The variants recovered on the paper attack, one folder each."""
+        return f"{self.results_dir}/recover"
+
+    def recovery_dir(self, attack_name: str, variant: str) -> str:
+        folders = {PAPER_ATTACK: self.recover_dir, FULL_TEST_ATTACK: self.full_test_dir}
+        return f"{folders.get(attack_name, f'{self.sweep_dir}/{attack_name}')}/{variant}"
+
+    def recoveries(self, attack_name: str | None = None, variant_name: str | None = None) -> list[Recovery]:
+        """Every (attack, variant) pair of the settings, or those of one attack and/or one variant."""
+        variants = self.settings["variants"]
+        pairs = [Recovery(attack, variant, variants[variant], self.recovery_dir(name, variant),
+                          save_recovery=name != FULL_TEST_ATTACK)
+                 for name, attack in self.attacks().items()
+                 for variant in (variants if name == PAPER_ATTACK else self.defenses)]
+        if attack_name is not None:
+            _known(attack_name, self.attacks(), "attack_name", "an attack")
+            pairs = [p for p in pairs if p.attack.name == attack_name]
+        if variant_name is not None:
+            _known(variant_name, {p.variant for p in pairs}, "variant_name", f"a variant recovered on {attack_name}")
+            pairs = [p for p in pairs if p.variant == variant_name]
+        return pairs
+
+    def clean_twin(self, variant: str) -> str:
+        """The variant with the same settings on the unattacked images: what the defense costs."""
+        settings = {**self.settings["variants"][variant], "inputs": "clean"}
+        twins = [name for name, other in self.settings["variants"].items() if other == settings]
+        if not twins:
+            raise ValueError(f"{self.settings_path}: no variant recovers the clean images with {variant}'s "
+                             f"settings; add one under `variants:` ({settings})")
+        return twins[0]
+
+    # --- adaptive attackers
+    def attackers(self) -> dict[str, dict]:
+        """Each adaptive attacker's PGD settings and the defenses it attacks (`pairs`: alpha 1 vs alpha 0)."""
+        adaptive = self.settings["adaptive"]
+        common = {"images": adaptive["images"], "eps": adaptive["eps"], "chunk_images": adaptive["chunk_images"]}
+        runs = {name: {**common, "step_size": adaptive["step_size"], "steps": adaptive["steps"], "seed": seed,
+                       "eot_samples": 1, "keep": "first_fooled", "pairs": adaptive["pairs"]}
+                for name, seed in adaptive["attackers"].items()}
+        eot = adaptive["eot"]
+        runs[EOT_ATTACKER] = {**common, "step_size": eot["step_size"], "steps": eot["steps"], "seed": eot["seed"],
+                              "eot_samples": eot["samples"], "keep": eot["keep"], "pairs": eot["pairs"]}
+        return runs
+
+    def attacker(self, name: str) -> dict:
+        return self.attackers()[_known(name, self.attackers(), "attacker_name", "an attacker")]
+
+    def adaptive_dir(self, attacker: str) -> str:
+        return f"{self.results_dir}/adaptive/{attacker}"
+
+    # --- names
+    def _check_names(self) -> None:
+        settings, where = self.settings, self.settings_path
+        for key, names in [("attack.classifier", "classifiers"), ("recover.generator", "generators")]:
+            section, entry = key.split(".")
+            if settings[section][entry] not in settings[names]:
+                raise ValueError(f"{where}: {key} {settings[section][entry]!r} is not under `{names}:` "
+                                 f"({', '.join(settings[names])})")
+        clash = {PAPER_ATTACK, FULL_TEST_ATTACK} & set(settings["fgsm_sweep"]["magnitudes"])
+        if clash:
+            raise ValueError(f"{where}: fgsm_sweep.magnitudes may not be named {sorted(clash)} (attack names)")
+        if EOT_ATTACKER in settings["adaptive"]["attackers"]:
+            raise ValueError(f"{where}: adaptive.attackers may not be named {EOT_ATTACKER!r} (adaptive.eot's name)")
+        pairs = [*settings["adaptive"]["pairs"], *settings["adaptive"]["eot"]["pairs"]]
+        for key, names in [("defenses", settings["defenses"]), ("adaptive pairs", [v for p in pairs for v in p])]:
+            unknown = sorted(set(names) - set(settings["variants"]))
+            if unknown:
+                raise ValueError(f"{where}: {key} name {unknown}, which are not under `variants:`")
+
+
+def _known(name, names, argument: str, what: str) -> str:
+    if name not in names:
+        raise ValueError(f"{argument} {name!r} is not {what} of the settings; the names are "
+                         f"{', '.join(map(repr, names))}")
+    return name

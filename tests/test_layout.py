@@ -1,0 +1,106 @@
+"""lrl_utils.layout: the runs the settings name, their paths, and dvc.yaml's agreement with them."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from dvc.repo import Repo
+
+from helpers import REPO
+from lrl_utils.layout import FULL_TEST_ATTACK, PAPER_ATTACK, Project
+
+DVC = str(Path(sys.executable).with_name("dvc"))
+
+
+@pytest.fixture(scope="module")
+def paper():
+    return Project(REPO / "params.yaml")
+
+
+def _settings_copy(tmp_path, edit, source="params.yaml"):
+    settings = yaml.safe_load((REPO / source).read_text())
+    edit(settings)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(settings, sort_keys=False))
+    return path
+
+
+def test_the_paper_settings_name_every_run_once(paper):
+    settings = paper.settings
+    assert list(paper.attacks()) == [PAPER_ATTACK, *settings["fgsm_sweep"]["magnitudes"], FULL_TEST_ATTACK]
+    assert paper.attack(PAPER_ATTACK).path == "results/attack/attack.pt"
+    assert (paper.attack("eps_0p3").eps, paper.attack("eps_0p3").images) == (0.3, settings["fgsm_sweep"]["images"])
+    assert paper.attack(FULL_TEST_ATTACK).images == 10000
+    recoveries = paper.recoveries()
+    # every variant on the paper attack; the two defenses on each other attack
+    assert len(recoveries) == len(settings["variants"]) + 2 * (len(settings["fgsm_sweep"]["magnitudes"]) + 1)
+    assert len({r.folder for r in recoveries}) == len(recoveries)
+    lrl = paper.recoveries(PAPER_ATTACK, "lrl")
+    assert [(r.folder, r.settings["alpha"], r.save_recovery) for r in lrl] == [("results/recover/lrl", 1.0, True)]
+    full = paper.recoveries(FULL_TEST_ATTACK)
+    assert [r.folder for r in full] == ["results/full_test/defensegan", "results/full_test/lrl"]
+    assert not any(r.save_recovery for r in full)  # 10000 images: per-restart latents stay in the chunk cache
+    assert paper.clean_twin("lrl") == "lrl_clean" and paper.clean_twin("defensegan") == "defensegan_clean"
+
+
+def test_a_profile_writes_under_its_own_folder():
+    quick = Project(REPO / "profiles" / "quick.yaml")
+    assert quick.classifier_path() == "quick/models/classifiers/model_a.pt"
+    assert quick.generator_path() == "quick/models/generators/dcgan.pt"
+    assert quick.recoveries(PAPER_ATTACK, "lrl")[0].folder == "quick/results/recover/lrl"
+    assert quick.data_dir == "data/mnist"  # MNIST is shared
+
+
+def test_every_run_of_the_layout_is_an_output_of_dvc_yaml(paper):
+    with Repo(str(REPO)) as repo:
+        outs = {str(out.def_path) for stage in repo.index.stages for out in stage.outs}
+    for recovery in paper.recoveries():
+        assert recovery.folder in outs, f"dvc.yaml makes no {recovery.folder} ({recovery.attack.name}/{recovery.variant})"
+    for attack in paper.attacks().values():
+        assert attack.path in outs or attack.folder in outs, f"dvc.yaml makes no {attack.path}"
+    for attacker in paper.attackers():
+        assert paper.adaptive_dir(attacker) in outs
+
+
+def test_a_new_magnitude_is_one_line_of_the_settings(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(REPO / "dvc.yaml", project / "dvc.yaml")
+    _settings_copy(project, lambda s: s["fgsm_sweep"]["magnitudes"].update(eps_0p2=0.2))
+    Project(project / "params.yaml")  # still valid
+    assert [r.folder for r in Project(project / "params.yaml").recoveries("eps_0p2")] == [
+        "results/fgsm_sweep/eps_0p2/defensegan", "results/fgsm_sweep/eps_0p2/lrl"]
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    subprocess.run([DVC, "init", "-q"], cwd=project, check=True)
+    stages = subprocess.run([DVC, "stage", "list", "--name-only"], cwd=project, capture_output=True, text=True,
+                            check=True).stdout.split()
+    assert {"attack_sweep@eps_0p2", "recover_sweep@eps_0p2"} <= set(stages)
+
+
+def test_unknown_names_are_refused_with_the_argument_and_the_known_names(paper):
+    with pytest.raises(ValueError, match=r"attack_name 'eps_9' is not an attack .*'paper', 'eps_0p1'"):
+        paper.recoveries("eps_9")
+    with pytest.raises(ValueError, match=r"variant_name 'alpha_3' is not a variant recovered on eps_0p1"):
+        paper.recoveries("eps_0p1", "alpha_3")
+    with pytest.raises(ValueError, match=r"attacker_name 'nobody' is not an attacker .*'own_seed'"):
+        paper.attacker("nobody")
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda s: s.update(defenses=["defensegan", "lrl_typo"]), r"defenses name \['lrl_typo'\], which are not under"),
+    (lambda s: s["adaptive"].update(pairs=[["lrl", "nope"]]), r"adaptive pairs name \['nope'\]"),
+    (lambda s: s["fgsm_sweep"]["magnitudes"].update(paper=0.2), r"may not be named \['paper'\]"),
+    (lambda s: s["adaptive"]["attackers"].update(eot=3), r"may not be named 'eot'"),
+    (lambda s: s.update(defenses="lrl"), r"defenses must be a list of distinct names"),
+])
+def test_settings_that_name_nothing_are_refused(tmp_path, edit, message):
+    with pytest.raises(ValueError, match=message):
+        Project(_settings_copy(tmp_path, edit))
+
+
+def test_a_defense_without_a_clean_twin_is_named(tmp_path):
+    project = Project(_settings_copy(tmp_path, lambda s: s["variants"].pop("lrl_clean")))
+    with pytest.raises(ValueError, match=r"no variant recovers the clean images with lrl's settings"):
+        project.clean_twin("lrl")
