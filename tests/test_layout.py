@@ -104,3 +104,15 @@ def test_a_defense_without_a_clean_twin_is_named(tmp_path):
     project = Project(_settings_copy(tmp_path, lambda s: s["variants"].pop("lrl_clean")))
     with pytest.raises(ValueError, match=r"no variant recovers the clean images with lrl's settings"):
         project.clean_twin("lrl")
+
+
+def test_each_adaptive_stage_depends_on_exactly_the_variants_it_attacks(paper):
+    """The adaptive attacks cost hours: they depend on the files of the variants of their `pairs` only, not
+    on the whole results/recover folder, so that rerunning an ablation does not invalidate them."""
+    with Repo(str(REPO)) as repo:
+        deps = {stage.addressing: {str(d.def_path) for d in stage.deps} for stage in repo.index.stages}
+    for name, attacker in paper.attackers().items():
+        stage = "adaptive_attack_eot" if name == "eot" else f"adaptive_attack@{name}"
+        variants = {v for pair in attacker["pairs"] for v in pair}
+        expected = {f"{paper.recover_dir}/{v}/{f}" for v in variants for f in ("run.json", "per_image.csv")}
+        assert {d for d in deps[stage] if d.startswith(paper.recover_dir)} == expected, stage
