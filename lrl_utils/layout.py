@@ -20,8 +20,8 @@ from .settings import load
 
 PAPER_ATTACK = "paper"  # section `attack` of the settings
 FULL_TEST_ATTACK = "full_test"  # section `full_test`
-EOT_ATTACKER = "eot"
-CACHE = ".cache"  # not in git: chunks of interrupted or shared runs  # section `adaptive.eot`; the other attackers are `adaptive.attackers`
+EOT_ATTACKER = "eot"  # section `adaptive.eot`; the other attackers are `adaptive.attackers`
+CACHE = ".cache"  # not in git: the chunks of interrupted or shared runs
 
 
 @dataclass(frozen=True)
@@ -107,13 +107,13 @@ class Project:
         return f"{CACHE}/{kind}"
 
     def stage_dir(self, stage: str) -> str:
-        """The folder of a stage's own tables: classifier, gan, ablations, fgsm_sweep_summary, ..."""
+        """The folder of an analysis stage's own tables: ablations, fgsm_sweep_summary."""
         return f"{self.results_dir}/{stage}"
 
     # --- attacks
     def attacks(self) -> dict[str, Attack]:
-        attack, eps, seed = self.settings["attack"], self.settings["attack"]["eps"], self.settings["attack"]["eval_seed"]
-        sweep = self.settings["fgsm_sweep"]
+        attack, sweep = self.settings["attack"], self.settings["fgsm_sweep"]
+        eps, seed = attack["eps"], attack["eval_seed"]  # the sweep and the full test draw the same images
         runs = [Attack(PAPER_ATTACK, eps, attack["eval_images"], seed, f"{self.results_dir}/attack", self.figures_dir)]
         runs += [Attack(name, magnitude, sweep["images"], seed, *[f"{self.sweep_dir}/{name}"] * 2)
                  for name, magnitude in sweep["magnitudes"].items()]
@@ -158,7 +158,8 @@ class Project:
             _known(attack_name, self.attacks(), "attack_name", "an attack")
             pairs = [p for p in pairs if p.attack.name == attack_name]
         if variant_name is not None:
-            _known(variant_name, {p.variant for p in pairs}, "variant_name", f"a variant recovered on {attack_name}")
+            _known(variant_name, {p.variant for p in pairs}, "variant_name",
+                   f"a variant recovered on {attack_name or 'any attack'}")
             pairs = [p for p in pairs if p.variant == variant_name]
         return pairs
 

@@ -94,6 +94,8 @@ def test_unknown_names_are_refused_with_the_argument_and_the_known_names(paper):
     (lambda s: s["fgsm_sweep"]["magnitudes"].update(paper=0.2), r"may not be named \['paper'\]"),
     (lambda s: s["adaptive"]["attackers"].update(eot=3), r"may not be named 'eot'"),
     (lambda s: s.update(defenses="lrl"), r"defenses must be a list of distinct names"),
+    (lambda s: s["attack"].update(classifier="model_b"), r"attack.classifier 'model_b' is not under `classifiers:`"),
+    (lambda s: s["recover"].update(generator="wgan"), r"recover.generator 'wgan' is not under `generators:`"),
 ])
 def test_settings_that_name_nothing_are_refused(tmp_path, edit, message):
     with pytest.raises(ValueError, match=message):
