@@ -163,6 +163,15 @@ class Project:
             pairs = [p for p in pairs if p.variant == variant_name]
         return pairs
 
+    def recovery_settings(self, run: Recovery) -> dict:
+        """What a recovery of ``run`` is computed with (`recover` and the variant's settings, minus the
+        chunking): what notebook 04 and `lrl_utils.recovery_worker` pass, so that both fill one cache."""
+        recover = self.settings["recover"]
+        return {"steps": recover["steps"], "betas": (recover["beta1"], recover["beta2"]),
+                "restarts": recover["restarts"], "select": recover["select"], "batch_size": recover["batch_size"],
+                "compile": recover["compile"], "precision": recover["precision"], "seed": self.settings["seed"],
+                **run.settings}
+
     def clean_twin(self, variant: str) -> str:
         """The variant with the same settings on the unattacked images: what the defense costs."""
         settings = {**self.settings["variants"][variant], "inputs": "clean"}

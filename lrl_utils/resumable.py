@@ -39,10 +39,8 @@ def recover_latents_resumable(generator, x, image_ids, work_dir, *, chunk_images
     folder.mkdir(parents=True, exist_ok=True)
     _write_if_absent(folder / "settings.json", json.dumps(_describe(settings, image_ids), indent=1))
     parts, seconds, loaded = [], [], 0
-    for start in range(0, len(x), chunk_images):
-        end = min(start + chunk_images, len(x))
-        # Named by the images it holds: another chunk_images never picks up a chunk of other images.
-        path = folder / f"chunk_{start:06d}-{end - 1:06d}.pt"
+    for start, end in _chunks(len(x), chunk_images):
+        path = _chunk_path(folder, start, end)
         if path.exists():
             saved = _load_chunk(path, image_ids[start:end])
             seconds.append(saved.pop("compute_seconds"))
@@ -50,17 +48,55 @@ def recover_latents_resumable(generator, x, image_ids, work_dir, *, chunk_images
             loaded += 1
             log(f"chunk {start}-{end - 1}: loaded from {path}")
             continue
-        started = time.perf_counter()
-        part = recover_latents(generator, x[start:end], image_ids=image_ids[start:end], **settings)
-        seconds.append(time.perf_counter() - started)
-        artifacts.save({**dataclasses.asdict(part), "image_ids": image_ids[start:end],
-                        "compute_seconds": seconds[-1]}, path)
+        part, took = _compute_chunk(generator, x, image_ids, start, end, path, settings)
+        seconds.append(took)
         parts.append(part)
         log(f"chunk {start}-{end - 1}: recovered, saved to {path}")
     if timing is not None:
         timing.update(chunk_seconds=round(sum(seconds), 1),
                       chunks_loaded=loaded, chunks_computed=len(parts) - loaded)
     return RecoveryResult.concat(parts)
+
+
+def fill_chunks(generator, x, image_ids, work_dir, *, worker: int, workers: int, chunk_images: int = 100,
+                log=print, **settings) -> int:
+    """One worker's share of ``recover_latents_resumable``'s chunks: chunk i (in image order) when
+    i % workers == worker, unless it is saved already. N processes, worker 0 to N-1, fill one recovery's
+    cache together (each write is atomic); ``recover_latents_resumable`` with the same arguments then
+    loads every chunk and only assembles. Returns how many chunks this call computed."""
+    check_at_least_one(chunk_images=chunk_images, workers=workers)
+    if not isinstance(worker, int) or isinstance(worker, bool) or not 0 <= worker < workers:
+        raise ValueError(f"worker must be an integer from 0 to workers - 1 = {workers - 1}; got {worker!r}")
+    image_ids = check_ids(image_ids, len(x))
+    folder = Path(work_dir) / _key(generator, x, image_ids, settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_if_absent(folder / "settings.json", json.dumps(_describe(settings, image_ids), indent=1))
+    computed = 0
+    for i, (start, end) in enumerate(_chunks(len(x), chunk_images)):
+        path = _chunk_path(folder, start, end)
+        if i % workers != worker or path.exists():
+            continue
+        _compute_chunk(generator, x, image_ids, start, end, path, settings)
+        computed += 1
+        log(f"worker {worker}/{workers}: chunk {start}-{end - 1} recovered, saved to {path}")
+    return computed
+
+
+def _chunks(n: int, chunk_images: int) -> list[tuple[int, int]]:
+    return [(start, min(start + chunk_images, n)) for start in range(0, n, chunk_images)]
+
+
+def _chunk_path(folder: Path, start: int, end: int) -> Path:
+    # Named by the images it holds: another chunk_images never picks up a chunk of other images.
+    return folder / f"chunk_{start:06d}-{end - 1:06d}.pt"
+
+
+def _compute_chunk(generator, x, image_ids, start, end, path, settings) -> tuple[RecoveryResult, float]:
+    started = time.perf_counter()
+    part = recover_latents(generator, x[start:end], image_ids=image_ids[start:end], **settings)
+    took = time.perf_counter() - started
+    artifacts.save({**dataclasses.asdict(part), "image_ids": image_ids[start:end], "compute_seconds": took}, path)
+    return part, took
 
 
 def _key(generator, x, image_ids, settings) -> str:

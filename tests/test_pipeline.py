@@ -62,6 +62,7 @@ def test_dvc_repro_runs_every_stage_of_the_quick_profile(tmp_path, mnist_source)
     _assert_reading_a_notebook_leaves_dvc_status_clean(project, env)
     _assert_precision_check_runs(project, env)
     _assert_a_failed_rerun_keeps_the_last_results(project, env)
+    _assert_two_workers_fill_a_recovery_the_stage_assembles(project, env)
     table = (project / "results/recover/lrl/per_image.csv").read_text().splitlines()
     assert table[0] == "index,label,pred_clean,pred_adv,pred_defended,reconstruction_mse,restriction"
     assert len(table) == 1 + yaml.safe_load((project / "params.yaml").read_text())["attack"]["eval_images"]
@@ -130,3 +131,20 @@ def _assert_a_failed_rerun_keeps_the_last_results(project, env):
     assert (project / "results/notebooks/05_analysis.failed.ipynb").is_file()
     attack.write_bytes(good)
     assert "up to date" in _run([DVC, "status"], project, env)
+
+
+def _assert_two_workers_fill_a_recovery_the_stage_assembles(project, env):
+    """`python -m lrl_utils.recovery_worker` processes share a recovery's chunks; the stage then computes
+    none and writes the same per-image table."""
+    table = project / "results/recover/lrl/per_image.csv"
+    before = table.read_bytes()
+    shutil.rmtree(project / ".cache/recovery")
+    chunks = -(-QUICK["attack"]["eval_images"] // QUICK["recover"]["chunk_images"])
+    for worker in range(2):
+        out = _run([sys.executable, "-m", "lrl_utils.recovery_worker", "paper", "lrl", "--worker", str(worker),
+                    "--workers", "2"], project, env)
+        assert f"{len(range(worker, chunks, 2))} chunks computed" in out, out
+    _run([DVC, "repro", "-s", "-f", "recover@lrl"], project, env)
+    assert json.loads((project / "results/recover/lrl/run.json").read_text())["chunks_computed"] == 0
+    assert table.read_bytes() == before
+
