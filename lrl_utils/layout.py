@@ -122,7 +122,8 @@ class Project:
         return {run.name: run for run in runs}
 
     def attack(self, name: str) -> Attack:
-        return self.attacks()[_known(name, self.attacks(), "attack_name", "an attack")]
+        attacks = self.attacks()
+        return attacks[_known(name, attacks, "attack_name", "an attack")]
 
     @property
     def sweep_dir(self) -> str:
@@ -149,13 +150,13 @@ class Project:
 
     def recoveries(self, attack_name: str | None = None, variant_name: str | None = None) -> list[Recovery]:
         """Every (attack, variant) pair of the settings, or those of one attack and/or one variant."""
-        variants = self.settings["variants"]
+        variants, attacks = self.settings["variants"], self.attacks()
         pairs = [Recovery(attack, variant, variants[variant], self.recovery_dir(name, variant),
                           save_recovery=name != FULL_TEST_ATTACK)
-                 for name, attack in self.attacks().items()
+                 for name, attack in attacks.items()
                  for variant in (variants if name == PAPER_ATTACK else self.defenses)]
         if attack_name is not None:
-            _known(attack_name, self.attacks(), "attack_name", "an attack")
+            _known(attack_name, attacks, "attack_name", "an attack")
             pairs = [p for p in pairs if p.attack.name == attack_name]
         if variant_name is not None:
             _known(variant_name, {p.variant for p in pairs}, "variant_name",
@@ -195,7 +196,8 @@ class Project:
         return runs
 
     def attacker(self, name: str) -> dict:
-        return self.attackers()[_known(name, self.attackers(), "attacker_name", "an attacker")]
+        attackers = self.attackers()
+        return attackers[_known(name, attackers, "attacker_name", "an attacker")]
 
     def adaptive_dir(self, attacker: str) -> str:
         return f"{self.results_dir}/adaptive/{attacker}"

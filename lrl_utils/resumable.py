@@ -35,9 +35,7 @@ def recover_latents_resumable(generator, x, image_ids, work_dir, *, chunk_images
     """
     check_at_least_one(chunk_images=chunk_images)
     image_ids = check_ids(image_ids, len(x))
-    folder = Path(work_dir) / _key(generator, x, image_ids, settings)
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_if_absent(folder / "settings.json", json.dumps(_describe(settings, image_ids), indent=1))
+    folder = _cache_folder(generator, x, image_ids, work_dir, settings)
     parts, seconds, loaded = [], [], 0
     for start, end in _chunks(len(x), chunk_images):
         path = _chunk_path(folder, start, end)
@@ -68,9 +66,7 @@ def fill_chunks(generator, x, image_ids, work_dir, *, worker: int, workers: int,
     if not isinstance(worker, int) or isinstance(worker, bool) or not 0 <= worker < workers:
         raise ValueError(f"worker must be an integer from 0 to workers - 1 = {workers - 1}; got {worker!r}")
     image_ids = check_ids(image_ids, len(x))
-    folder = Path(work_dir) / _key(generator, x, image_ids, settings)
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_if_absent(folder / "settings.json", json.dumps(_describe(settings, image_ids), indent=1))
+    folder = _cache_folder(generator, x, image_ids, work_dir, settings)
     computed = 0
     for i, (start, end) in enumerate(_chunks(len(x), chunk_images)):
         path = _chunk_path(folder, start, end)
@@ -80,6 +76,14 @@ def fill_chunks(generator, x, image_ids, work_dir, *, worker: int, workers: int,
         computed += 1
         log(f"worker {worker}/{workers}: chunk {start}-{end - 1} recovered, saved to {path}")
     return computed
+
+
+def _cache_folder(generator, x, image_ids, work_dir, settings) -> Path:
+    """The recovery's chunk folder, ``work_dir/<key>/``, made with a settings.json that says what it holds."""
+    folder = Path(work_dir) / _key(generator, x, image_ids, settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_if_absent(folder / "settings.json", json.dumps(_describe(settings, image_ids), indent=1))
+    return folder
 
 
 def _chunks(n: int, chunk_images: int) -> list[tuple[int, int]]:
