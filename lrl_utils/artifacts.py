@@ -91,7 +91,7 @@ def read_per_image_tables(folder, names, kind: str) -> dict[str, pd.DataFrame]:
 
 
 def save_classifier(model: Classifier, path, **info) -> Path:
-    return save({"state_dict": model.state_dict(), **info}, path)
+    return save({"state_dict": model.state_dict(), "architecture": model.architecture, **info}, path)
 
 
 class CorruptArtifactError(ValueError):
@@ -120,8 +120,8 @@ def load_checked(path, kind: str, keys, device="cpu") -> dict:
 
 
 def load_classifier(path, device="cpu") -> Classifier:
-    state = load_checked(path, "classifier", ["state_dict"], device)
-    model = Classifier().to(device)
+    state = load_checked(path, "classifier", ["state_dict", "architecture"], device)
+    model = Classifier(state["architecture"]).to(device)
     _load_weights(model, state["state_dict"], path, "classifier")
     return model.eval()
 
@@ -146,12 +146,20 @@ def load_gan(path, device="cpu", latent_dim: int | None = None) -> tuple[Generat
     if latent_dim is not None and latent_dim != state["latent_dim"]:
         raise ValueError(
             f"{path} holds a generator with a {state['latent_dim']}-d latent, but latent_dim={latent_dim} "
-            f"was asked for: retrain the GAN (`dvc repro train_gan`) or set latent_dim to {state['latent_dim']}"
+            f"was asked for: retrain the GAN (`dvc repro {MADE_BY['gan'][0]}`) or set latent_dim to {state['latent_dim']}"
         )
     generator, discriminator = Generator(state["latent_dim"]).to(device), Discriminator().to(device)
     _load_weights(generator, state["generator"], path, "gan")
     _load_weights(discriminator, state["discriminator"], path, "gan")
     return generator.eval(), discriminator.eval()
+
+
+def load_networks(project, device="cpu") -> tuple[Classifier, Generator]:
+    """The classifier and generator a ``layout.Project``'s runs use (``attack.classifier``, ``recover.generator``),
+    in eval mode; the generator's latent size is checked against the settings'."""
+    classifier = load_classifier(project.classifier_path(), device)
+    generator, _ = load_gan(project.generator_path(), device, latent_dim=project.latent_dim)
+    return classifier, generator
 
 
 def load_attack(path) -> dict:

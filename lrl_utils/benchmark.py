@@ -24,7 +24,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from .checks import resolve_device
 from .models import Classifier, Discriminator, Generator
 from .recovery import recover_latents, recovery_loss
-from .speed import LossStep, auto_batch_size
+from .speed import LossStep, auto_batch_size, cuda_float_mode
 from .reporting import machine_info
 from .restriction import standard_normal_quantiles
 from .training import classifier_step, gan_step, train_classifier, train_gan
@@ -124,15 +124,27 @@ def measure(quick: bool = False, device=None, alpha: float = 1.0, restarts: int 
     warmup = time.perf_counter() - started
     paths["d_batched_compiled"] = {"latent_steps_per_s": _rate(batched(compile=True), batch_steps, device),
                                    "exact": True, "compile_and_warmup_s": round(warmup, 1)}
-    reduced = "bf16"
-    paths[f"e_batched_{reduced}"] = {"latent_steps_per_s": _rate(batched(precision=reduced), batch_steps, device),
-                                     "exact": False}
+    # Reduced precision: bf16 everywhere; TF32 only exists on CUDA, and there each is also tried compiled.
+    reduced = ["bf16", "tf32"] if device.type == "cuda" else ["bf16"]
+    for letter, precision in zip("ef", reduced):
+        paths[f"{letter}_batched_{precision}"] = {
+            "latent_steps_per_s": _rate(batched(precision=precision), batch_steps, device), "exact": False}
+    if device.type == "cuda":
+        for letter, precision in zip("gh", reduced):
+            recover_latents(generator, x, restarts=restarts, batch_size=auto, compile=True, precision=precision,
+                            **common)  # compile outside the timing
+            paths[f"{letter}_batched_compiled_{precision}"] = {
+                "latent_steps_per_s": _rate(batched(compile=True, precision=precision), batch_steps, device),
+                "exact": False}
 
     flops = flops_per_latent_step(generator, alpha, device)
     peaks = {"fp32": matmul_peak(torch.float32, device), "bf16": matmul_peak(torch.bfloat16, device)}
+    if device.type == "cuda":
+        with cuda_float_mode("tf32", device):
+            peaks["tf32"] = matmul_peak(torch.float32, device)
     for name, path in paths.items():
         gflops = path["latent_steps_per_s"] * flops / 1e9
-        peak = peaks["bf16" if name.endswith("bf16") else "fp32"]
+        peak = peaks[name.rsplit("_", 1)[-1] if name.endswith(("bf16", "tf32")) else "fp32"]
         path.update(gflops=gflops, fraction_of_peak=gflops / peak)
     fastest = max((p for p in paths if paths[p]["exact"]), key=lambda p: paths[p]["latent_steps_per_s"])
     rate = paths[fastest]["latent_steps_per_s"]
@@ -237,7 +249,7 @@ def format_table(report: dict) -> str:
     lines = [f"latent recovery on {report['machine']['device']} ({report['device']}, "
              f"{report['machine']['torch_threads']} threads), {report['machine']['date']}",
              f"one latent-step = {report['flops_per_latent_step'] / 1e6:.1f} MFLOP; matmul peak "
-             f"fp32 {report['matmul_peak_gflops']['fp32']:.0f} GFLOP/s, bf16 {report['matmul_peak_gflops']['bf16']:.0f} GFLOP/s",
+             + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in report["matmul_peak_gflops"].items()),
              "", "| path | latent-steps/s | GFLOP/s | of matmul peak |", "|---|---|---|---|"]
     for name, path in report["paths"].items():
         lines.append(f"| {name} | {path['latent_steps_per_s']:,.0f} | {path['gflops']:.1f} | "

@@ -33,6 +33,7 @@ class Attack:
     seed: int
     folder: str  # attack.pt, metrics.json, run.json
     figures_dir: str  # attack_examples.png
+    recoveries_dir: str  # one folder per variant recovered on these images: <recoveries_dir>/<variant>
 
     @property
     def path(self) -> str:
@@ -114,11 +115,13 @@ class Project:
     def attacks(self) -> dict[str, Attack]:
         attack, sweep = self.settings["attack"], self.settings["fgsm_sweep"]
         eps, seed = attack["eps"], attack["eval_seed"]  # the sweep and the full test draw the same images
-        runs = [Attack(PAPER_ATTACK, eps, attack["eval_images"], seed, f"{self.results_dir}/attack", self.figures_dir)]
-        runs += [Attack(name, magnitude, sweep["images"], seed, *[f"{self.sweep_dir}/{name}"] * 2)
+        # Each attack's three folders are written here once; every other path is derived from them.
+        runs = [Attack(PAPER_ATTACK, eps, attack["eval_images"], seed, f"{self.results_dir}/attack", self.figures_dir,
+                       self.recover_dir)]
+        runs += [Attack(name, magnitude, sweep["images"], seed, *[f"{self.sweep_dir}/{name}"] * 3)
                  for name, magnitude in sweep["magnitudes"].items()]
         runs.append(Attack(FULL_TEST_ATTACK, eps, self.settings["full_test"]["images"], seed,
-                           *[f"{self.full_test_dir}/attack"] * 2))
+                           *[f"{self.full_test_dir}/attack"] * 2, self.full_test_dir))
         return {run.name: run for run in runs}
 
     def attack(self, name: str) -> Attack:
@@ -145,13 +148,12 @@ class Project:
         return f"{self.results_dir}/recover"
 
     def recovery_dir(self, attack_name: str, variant: str) -> str:
-        folders = {PAPER_ATTACK: self.recover_dir, FULL_TEST_ATTACK: self.full_test_dir}
-        return f"{folders.get(attack_name, f'{self.sweep_dir}/{attack_name}')}/{variant}"
+        return f"{self.attack(attack_name).recoveries_dir}/{variant}"
 
     def recoveries(self, attack_name: str | None = None, variant_name: str | None = None) -> list[Recovery]:
         """Every (attack, variant) pair of the settings, or those of one attack and/or one variant."""
         variants, attacks = self.settings["variants"], self.attacks()
-        pairs = [Recovery(attack, variant, variants[variant], self.recovery_dir(name, variant),
+        pairs = [Recovery(attack, variant, variants[variant], f"{attack.recoveries_dir}/{variant}",
                           save_recovery=name != FULL_TEST_ATTACK)
                  for name, attack in attacks.items()
                  for variant in (variants if name == PAPER_ATTACK else self.defenses)]

@@ -1,4 +1,5 @@
-"""The three networks of the paper: Defense-GAN's "Model A" classifier and a DCGAN for 28x28 MNIST."""
+"""The networks: the paper's Defense-GAN "Model A" classifier (and Defense-GAN's other MNIST classifiers, to
+find one as fragile as the paper's) and a DCGAN for 28x28 MNIST."""
 from __future__ import annotations
 
 import torch
@@ -7,19 +8,78 @@ from torch import nn
 LATENT_DIM = 256
 
 
-class Classifier(nn.Module):
-    """Defense-GAN's "Model A": two 5x5 convolutions, dropout, a 128-unit layer, 10 logits."""
+def _model_a(first_padding: int = 0, dropout: bool = True) -> nn.Sequential:
+    """Defense-GAN's "Model A". padding 0 (VALID, 28 -> 24) is the network of this project's paper runs;
+    Defense-GAN's code pads its first convolution (SAME, 28 -> 28)."""
+    side = (28 + 2 * first_padding - 4 - 5) // 2 + 1  # after the two convolutions: 10, or 12 with SAME
+    drop = nn.Dropout if dropout else (lambda p: nn.Identity())
+    return nn.Sequential(
+        nn.Conv2d(1, 64, 5, padding=first_padding), nn.ReLU(),
+        nn.Conv2d(64, 64, 5, stride=2), nn.ReLU(),
+        drop(0.25), nn.Flatten(),
+        nn.Linear(64 * side * side, 128), nn.ReLU(),
+        drop(0.5),
+        nn.Linear(128, 10),
+    )
 
-    def __init__(self):
+
+def _model_b() -> nn.Sequential:
+    """Defense-GAN's "Model B": dropout on the input, three convolutions, one linear layer."""
+    return nn.Sequential(
+        nn.Dropout(0.2),
+        nn.Conv2d(1, 64, 8, stride=2, padding=3), nn.ReLU(),   # SAME: 28 -> 14
+        nn.Conv2d(64, 128, 6, stride=2), nn.ReLU(),            # 14 -> 5
+        nn.Conv2d(128, 128, 5), nn.ReLU(),                     # 5 -> 1
+        nn.Dropout(0.5), nn.Flatten(),
+        nn.Linear(128, 10),
+    )
+
+
+def _model_c() -> nn.Sequential:
+    """Defense-GAN's "Model C": Model A with a 3x3 first convolution of 128 channels."""
+    return nn.Sequential(
+        nn.Conv2d(1, 128, 3, padding=1), nn.ReLU(),            # SAME: 28 -> 28
+        nn.Conv2d(128, 64, 5, stride=2), nn.ReLU(),            # 28 -> 12
+        nn.Flatten(), nn.Dropout(0.25),
+        nn.Linear(64 * 12 * 12, 128), nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(128, 10),
+    )
+
+
+def _model_d() -> nn.Sequential:
+    """Defense-GAN's "Model D": a fully connected network, 200-200."""
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(28 * 28, 200), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(200, 200), nn.ReLU(),
+        nn.Linear(200, 10),
+    )
+
+
+# The classifiers a settings file may name (`classifiers.<name>.architecture`). Dropout rates are those the
+# architectures' names carry in the literature (the share dropped).
+CLASSIFIER_ARCHITECTURES = {
+    "model_a": _model_a,
+    "model_a_same": lambda: _model_a(first_padding=2),
+    "model_a_no_dropout": lambda: _model_a(dropout=False),
+    "model_b": _model_b,
+    "model_c": _model_c,
+    "model_d": _model_d,
+}
+
+
+class Classifier(nn.Module):
+    """An MNIST classifier of one of CLASSIFIER_ARCHITECTURES: image [N, 1, 28, 28] -> 10 logits. The
+    default is the paper runs' "Model A": two 5x5 convolutions, dropout, a 128-unit layer."""
+
+    def __init__(self, architecture: str = "model_a"):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(1, 64, 5), nn.ReLU(),                # 28 -> 24
-            nn.Conv2d(64, 64, 5, stride=2), nn.ReLU(),     # 24 -> 10
-            nn.Dropout(0.25), nn.Flatten(),
-            nn.Linear(64 * 10 * 10, 128), nn.ReLU(),
-            nn.Dropout(0.5),
-            nn.Linear(128, 10),
-        )
+        if architecture not in CLASSIFIER_ARCHITECTURES:
+            raise ValueError(f"unknown classifier architecture {architecture!r}; the architectures are "
+                             f"{', '.join(CLASSIFIER_ARCHITECTURES)}")
+        self.architecture = architecture
+        self.net = CLASSIFIER_ARCHITECTURES[architecture]()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

@@ -135,6 +135,27 @@ def accuracy_by_magnitude(table: pd.DataFrame, path=None):
     return _finish(fig, path)
 
 
+def fragility(table: pd.DataFrame, paper: tuple[float, float] | None = None, path=None):
+    """Undefended accuracy (95 % CI bars) against the FGSM magnitude, one line per classifier, its PGD result
+    as a cross (rows of fragility.fragility_table); ``paper``: the paper's (eps, accuracy %) point."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for i, (name, rows) in enumerate(table.groupby("classifier", sort=False)):
+        fgsm = rows[rows.attack != rows.attack.iloc[-1]]  # clean and FGSM; the last row is PGD
+        err = [fgsm["accuracy %"] - fgsm["ci low %"], fgsm["ci high %"] - fgsm["accuracy %"]]
+        line = ax.errorbar(fgsm["eps"] + 0.006 * i, fgsm["accuracy %"], yerr=err, marker="o", capsize=3,
+                           label=f"{name}, FGSM")
+        pgd = rows.iloc[-1]
+        ax.plot(pgd["eps"] + 0.006 * i, pgd["accuracy %"], "x", ms=9, mew=2, color=line[0].get_color(),
+                label=f"{name}, {pgd['attack']}")
+    if paper is not None:
+        ax.plot(*paper, "*", ms=14, color="black", label=f"paper: {paper[1]:g} % at FGSM {paper[0]:g}")
+    ax.set_xlabel("attack magnitude eps (0 = unattacked)"), ax.set_ylabel("accuracy without defense (%), 95 % CI")
+    ax.set_title("Each classifier without a defense"), ax.set_ylim(-2, 102), ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
 def accuracy_by_digit(table: pd.DataFrame, path=None):
     """Accuracy (95 % CI bars) per true digit, one group of bars per digit and one bar per defense
     (rows of full_test.accuracy_by_group with group "digit")."""

@@ -1,8 +1,11 @@
-"""What reduced precision does to the defense: `python -m lrl_utils.precision_check --precision bf16`.
+"""A committed recovery computed again, in another precision or on another device, against its files:
+`python -m lrl_utils.precision_check --precision bf16`.
 
-Recovers the attacked images of each FGSM variant of params.yaml again, in the given precision, with
-the pipeline's trained models and the settings each variant's run.json records, and compares the defended predictions with the committed
-fp32 results (results/recover/<variant>/per_image.csv): accuracy of both, agreement, exact McNemar.
+Recovers the attacked images of each FGSM variant of params.yaml again, with the pipeline's trained models
+and the settings each variant's run.json records (the precision, torch.compile and the device as asked),
+and compares with the committed fp32 results (results/recover/<variant>/per_image.csv): accuracy of both,
+agreement of the defended predictions, exact McNemar, and the largest difference in reconstruction MSE.
+`lrl_utils.gpu_check` runs the same comparison on a GPU.
 """
 from __future__ import annotations
 
@@ -11,60 +14,87 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import artifacts
+from .checks import resolve_device
 from .defense import INPUTS
 from .evaluation import accuracy_ci, mcnemar_exact
-from .layout import PAPER_ATTACK, Project
-from .reporting import load_variant, machine_info, read_settings
-from .resumable import recover_latents_resumable
+from .layout import PAPER_ATTACK, Project, Recovery
+from .recovery import recover_latents
+from .reporting import machine_info, read_settings
 from .training import predict
 
 
-def check(precision: str, params_path="params.yaml", compile: bool = False, variants=None) -> dict:
-    """Recover each of ``variants`` (default: every FGSM variant of params.yaml) again with the settings its
-    run.json records, in ``precision``, and compare with its committed fp32 per_image.csv."""
+def recompute(run: Recovery, classifier, generator, *, precision: str, compile: bool, images: int = 0) -> dict:
+    """Recover ``run``'s images (its first ``images``; 0 = all) again with the settings its run.json records,
+    in ``precision``, on the networks' device, and compare with its committed per_image.csv."""
+    committed = artifacts.read_per_image(run.folder, "recovery")
+    settings = {**read_settings(run.folder), "precision": precision, "compile": compile}
+    attack = artifacts.load_attack(run.attack.path)
+    n = images or len(attack["indices"])
+    x, ids = attack[INPUTS[settings.pop("inputs")]][:n], attack["indices"][:n]
+    committed = committed.iloc[:n]
+    if committed["index"].tolist() != ids.tolist():
+        raise ValueError(f"{run.folder}/per_image.csv is not in the order of {run.attack.path}: remake it with "
+                         f"`dvc repro` of its recover stage")
+    settings["betas"] = tuple(settings["betas"])
+    device = next(generator.parameters()).device
+    started = time.perf_counter()
+    result = recover_latents(generator, x, image_ids=ids.tolist(), device=device, progress=False, **settings)
+    seconds = time.perf_counter() - started
+    again, before = predict(classifier, result.x_rec).numpy(), committed["pred_defended"].to_numpy()
+    labels = committed["label"].to_numpy()
+    return {
+        "images": n, "precision": precision, "compile": compile, "device": str(device),
+        "committed_accuracy": accuracy_ci(before == labels),
+        "recomputed_accuracy": accuracy_ci(again == labels),
+        "same_prediction": float((again == before).mean()),
+        "mcnemar_committed_vs_recomputed": mcnemar_exact(before == labels, again == labels),
+        "max_abs_mse_difference": float(np.abs(result.reconstruction_mse.numpy()
+                                               - committed["reconstruction_mse"].to_numpy()).max()),
+        "seconds": round(seconds, 1),
+        "latent_steps_per_s": round(n * settings["restarts"] * settings["steps"] / seconds),
+    }
+
+
+def check(precision: str, params_path="params.yaml", compile: bool = False, variants=None, device="cpu",
+          attack=PAPER_ATTACK, images: int = 0) -> dict:
+    """``recompute`` each of ``variants`` (default: every FGSM variant recovered on ``attack``)."""
     project = Project(params_path)
-    params = project.settings
-    names = variants or [name for name, v in params["variants"].items() if v["inputs"] == "adversarial"]
-    classifier = artifacts.load_classifier(project.classifier_path())
-    generator, _ = artifacts.load_gan(project.generator_path(), latent_dim=project.latent_dim)
-    attack = artifacts.load_attack(project.attack(PAPER_ATTACK).path)
-    report = {"precision": precision, "compile": compile, "variants": {}, "machine": machine_info()}
-    for name in names:
-        exact, _ = load_variant(project.recover_dir, name)
-        settings = {**read_settings(f"{project.recover_dir}/{name}"), "precision": precision, "compile": compile}
-        images = attack[INPUTS[settings.pop("inputs")]]
-        settings["betas"] = tuple(settings["betas"])
-        started = time.perf_counter()
-        result = recover_latents_resumable(generator, images, attack["indices"], project.cache_dir("recovery"),
-                                           chunk_images=params["recover"]["chunk_images"], **settings)
-        reduced = predict(classifier, result.x_rec).numpy()
-        labels = exact["label"].to_numpy()
-        report["variants"][name] = {
-            "fp32_accuracy": accuracy_ci(exact["pred_defended"].to_numpy() == labels),
-            f"{precision}_accuracy": accuracy_ci(reduced == labels),
-            "same_prediction": float((reduced == exact["pred_defended"].to_numpy()).mean()),
-            "mcnemar_fp32_vs_reduced": mcnemar_exact(exact["pred_defended"].to_numpy() == labels, reduced == labels),
-            "seconds": round(time.perf_counter() - started, 1),
-        }
+    runs = [run for run in project.recoveries(attack) if run.settings["inputs"] == "adversarial"
+            and (not variants or run.variant in variants)]
+    classifier, generator = artifacts.load_networks(project, resolve_device(device))
+    report = {"precision": precision, "compile": compile, "attack": attack, "variants": {}, "machine": machine_info()}
+    for run in runs:
+        report["variants"][run.variant] = recompute(run, classifier, generator, precision=precision,
+                                                    compile=compile, images=images)
     return report
+
+
+def table(report: dict) -> pd.DataFrame:
+    rows = {name: {"committed %": 100 * v["committed_accuracy"]["accuracy"],
+                   f"{v['precision']} on {v['device']} %": 100 * v["recomputed_accuracy"]["accuracy"],
+                   "same prediction %": 100 * v["same_prediction"],
+                   "McNemar p": v["mcnemar_committed_vs_recomputed"]["p_value"],
+                   "max |MSE diff|": v["max_abs_mse_difference"], "s": v["seconds"]}
+            for name, v in report["variants"].items()}
+    return pd.DataFrame(rows).T
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--precision", default="bf16", choices=["bf16", "tf32"])
+    parser.add_argument("--precision", default="bf16", choices=["fp32", "bf16", "tf32"])
     parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--variants", nargs="+", help="variants to check (default: every FGSM variant)")
+    parser.add_argument("--images", type=int, default=0, help="only the first N images (default 0: all)")
     parser.add_argument("--out", default=None, help="default results/precision_<precision>.json")
     args = parser.parse_args(argv)
-    report = check(args.precision, compile=args.compile, variants=args.variants)
-    rows = {name: {"fp32 %": 100 * v["fp32_accuracy"]["accuracy"],
-                   f"{args.precision} %": 100 * v[f"{args.precision}_accuracy"]["accuracy"],
-                   "same prediction %": 100 * v["same_prediction"],
-                   "McNemar p": v["mcnemar_fp32_vs_reduced"]["p_value"]} for name, v in report["variants"].items()}
-    print(pd.DataFrame(rows).T.round(4).to_string())
+    report = check(args.precision, compile=args.compile, variants=args.variants, device=args.device,
+                   images=args.images)
+    print(table(report).round(4).to_string())
     out = Path(args.out or f"results/precision_{args.precision}.json")
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"written to {out}")

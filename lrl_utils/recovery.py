@@ -18,7 +18,7 @@ from tqdm import tqdm  # the text bar: tqdm.auto warns in kernels without ipywid
 from .checks import check_at_least_one, check_choice, check_ids, check_images, check_number, resolve_device
 from .restriction import (REFERENCES, RESTRICTIONS, latent_restriction_loss, project_to_sphere,
                           restriction_term, standard_normal_quantiles)
-from .speed import PRECISIONS, LossStep, auto_batch_size
+from .speed import PRECISIONS, LossStep, auto_batch_size, cuda_float_mode
 
 SELECT_RULES = ("reconstruction", "total")
 SAMPLE_SIZE = 10_000        # N(0, 1) sample drawn each step for reference="samples", as the author's code
@@ -158,11 +158,12 @@ def recover_latents(
         bar = tqdm(total=total * steps, unit="latent-step", unit_scale=True, disable=not progress,
                    mininterval=5.0, desc=f"recover alpha={alpha:g}")
         finals = []
-        for start in range(0, total, chunk):
-            idx = slice(start, min(start + chunk, total))
-            finals.append(_optimise_chunk(
-                step, z_init[idx], x[image_of[idx]], steps=steps, lr=lr, betas=betas,
-                reference=reference, project=restriction == "sphere", seed=seed, device=device, bar=bar))
+        with cuda_float_mode(precision, device):  # fp32 on a GPU is fp32: no TF32 unless asked for
+            for start in range(0, total, chunk):
+                idx = slice(start, min(start + chunk, total))
+                finals.append(_optimise_chunk(
+                    step, z_init[idx], x[image_of[idx]], steps=steps, lr=lr, betas=betas,
+                    reference=reference, project=restriction == "sphere", seed=seed, device=device, bar=bar))
         bar.close()
     finally:
         generator.train(was_training)

@@ -17,6 +17,7 @@ import yaml
 from .adaptive import KEEP
 from .checks import check_number
 from .defense import INPUTS
+from .models import CLASSIFIER_ARCHITECTURES
 from .recovery import SELECT_RULES
 from .restriction import REFERENCES, RESTRICTIONS
 from .speed import PRECISIONS
@@ -74,8 +75,8 @@ VARIANT = {"alpha": _real(low=0), "inputs": _choice(INPUTS), "restriction": _cho
 SCHEMA = {
     "seed": _int(), "device": _choice(DEVICES),
     "data": {"dir": _text},
-    "classifiers": ("names", {"epochs": _int(1), "batch_size": _int(1), "lr": _real(0, low_open=True),
-                              "train_limit": _int()}),
+    "classifiers": ("names", {"architecture": _choice(CLASSIFIER_ARCHITECTURES), "epochs": _int(1),
+                              "batch_size": _int(1), "lr": _real(0, low_open=True), "train_limit": _int()}),
     "generators": ("names", {"latent_dim": _int(1), "epochs": _int(1), "batch_size": _int(1),
                              "lr": _real(0, low_open=True), "beta1": _fraction, "train_limit": _int()}),
     "attack": {"classifier": _text, "eps": _real(low=0), "eval_images": _int(1, TEST_IMAGES), "eval_seed": _int()},

@@ -37,26 +37,36 @@ class LossStep:
         return self._loss(z, target, ref)
 
     def _loss(self, z, target, ref):
-        with reduced_precision(self.precision, self.device):
+        with bf16_autocast(self.precision, self.device):
             x_rec = self.generator(z)
         return self.loss(x_rec, z, target, ref)
 
 
 @contextmanager
-def reduced_precision(precision: str, device: torch.device):
-    """bf16 autocast, or TF32 matmuls on CUDA, for what runs inside; fp32 (and tf32 on the CPU): nothing."""
+def bf16_autocast(precision: str, device: torch.device):
+    """bf16 autocast for what runs inside (the generator's forward; its backward follows its dtypes)."""
     if precision == "bf16":
         with torch.autocast(device.type, dtype=torch.bfloat16):
             yield
-    elif precision == "tf32" and device.type == "cuda":
-        before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-        try:
-            yield
-        finally:
-            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
     else:
         yield
+
+
+@contextmanager
+def cuda_float_mode(precision: str, device: torch.device):
+    """On CUDA, TF32 convolutions and matmuls exactly when ``precision`` is "tf32", for everything inside,
+    backward passes included. PyTorch lets cuDNN convolutions use TF32 by default
+    (torch.backends.cudnn.allow_tf32), so without this an "fp32" recovery on a GPU would not be fp32.
+    Elsewhere: nothing (the CPU has no TF32)."""
+    if device.type != "cuda":
+        yield
+        return
+    before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = precision == "tf32"
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
 
 
 def auto_batch_size(generator, latent_dim: int, device: torch.device, budget_bytes: int | None = None) -> int:

@@ -17,12 +17,12 @@ def _batches(n: int, batch_size: int, rng: torch.Generator):
 
 
 def train_classifier(x, y, *, epochs: int, batch_size: int = 128, lr: float = 1e-3, seed: int = 0,
-                     device="cpu", progress: bool = True):
-    """Adam on cross-entropy with a cosine learning-rate decay over the epochs; returns the model (eval
-    mode) and one history row per epoch."""
+                     architecture: str = "model_a", device="cpu", progress: bool = True):
+    """A ``Classifier(architecture)`` trained by Adam on cross-entropy with a cosine learning-rate decay
+    over the epochs; returns the model (eval mode) and one history row per epoch."""
     torch.manual_seed(seed)
     rng = torch.Generator().manual_seed(seed)
-    model = Classifier().to(device)
+    model = Classifier(architecture).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=epochs)
     history = []

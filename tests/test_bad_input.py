@@ -185,7 +185,7 @@ def test_a_corrupt_artifact_names_the_file_what_was_expected_and_its_stage(tmp_p
     else:
         torch.save({"something": torch.zeros(2)}, path)
     if loader is load_classifier and damage == "other kind":
-        torch.save({"state_dict": {"w": torch.zeros(2)}}, path)  # the key is there, the weights are not
+        torch.save({"state_dict": {"w": torch.zeros(2)}, "architecture": "model_a"}, path)  # keys there, weights not
     with pytest.raises(CorruptArtifactError, match=rf"{path}.*`dvc repro {stage}`") as raised:
         loader(path)
     assert "weights_only" not in str(raised.value)

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from dvc.repo import Repo
 
@@ -94,7 +95,7 @@ def test_unknown_names_are_refused_with_the_argument_and_the_known_names(paper):
     (lambda s: s["fgsm_sweep"]["magnitudes"].update(paper=0.2), r"may not be named \['paper'\]"),
     (lambda s: s["adaptive"]["attackers"].update(eot=3), r"may not be named 'eot'"),
     (lambda s: s.update(defenses="lrl"), r"defenses must be a list of distinct names"),
-    (lambda s: s["attack"].update(classifier="model_b"), r"attack.classifier 'model_b' is not under `classifiers:`"),
+    (lambda s: s["attack"].update(classifier="model_z"), r"attack.classifier 'model_z' is not under `classifiers:`"),
     (lambda s: s["recover"].update(generator="wgan"), r"recover.generator 'wgan' is not under `generators:`"),
 ])
 def test_settings_that_name_nothing_are_refused(tmp_path, edit, message):
@@ -118,3 +119,31 @@ def test_each_adaptive_stage_depends_on_exactly_the_variants_it_attacks(paper):
         variants = {v for pair in attacker["pairs"] for v in pair}
         expected = {f"{paper.recover_dir}/{v}/{f}" for v in variants for f in ("run.json", "per_image.csv")}
         assert {d for d in deps[stage] if d.startswith(paper.recover_dir)} == expected, stage
+
+
+def test_load_networks_gives_the_classifier_and_generator_the_runs_name(tmp_path, monkeypatch):
+    from lrl_utils import artifacts
+    from lrl_utils.models import Classifier, Discriminator, Generator
+
+    def settings(edit):
+        def both(s):
+            s["generators"]["small"] = {**s["generators"]["dcgan"], "latent_dim": 8}
+            edit(s)
+        return _settings_copy(tmp_path, both)
+
+    monkeypatch.chdir(tmp_path)  # a project's paths are relative to its root
+    torch.manual_seed(0)
+    classifier = Classifier()
+    artifacts.save_classifier(classifier, "models/classifiers/model_a.pt")
+    for name, latent_dim in [("dcgan", 256), ("small", 8)]:
+        artifacts.save_gan(Generator(latent_dim), Discriminator(), f"models/generators/{name}.pt")
+
+    loaded, generator = artifacts.load_networks(Project(settings(lambda s: None)))
+    assert generator.latent_dim == 256 and not loaded.training and not generator.training
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), classifier.state_dict().values()))
+    _, small = artifacts.load_networks(Project(settings(lambda s: s["recover"].update(generator="small"))))
+    assert small.latent_dim == 8  # recover.generator chooses the file
+    # a checkpoint whose latent size is not the settings' is refused, naming both sizes
+    wrong = settings(lambda s: s["generators"]["dcgan"].update(latent_dim=64))
+    with pytest.raises(ValueError, match="256-d latent, but latent_dim=64"):
+        artifacts.load_networks(Project(wrong))

@@ -10,15 +10,6 @@ from lrl_utils import benchmark
 from lrl_utils.speed import auto_batch_size
 
 
-@pytest.fixture(scope="module")
-def dcgan_case():
-    torch.manual_seed(0)
-    generator = Generator().eval()
-    with torch.no_grad():
-        x = generator(torch.randn(6, 256)).clamp(-1, 1)
-    return generator, x
-
-
 def test_compiled_path_matches_eager(dcgan_case):
     generator, x = dcgan_case
     kwargs = dict(steps=15, restarts=3, alpha=1.0, progress=False)
