@@ -1,7 +1,7 @@
 """How fragile a classifier is without any defense: clean accuracy, FGSM at each magnitude, and PGD.
 
 The paper's classifier keeps 1.4 % of the attacked images under FGSM 0.7; Defense-GAN's Model A, as
-trained here, keeps about 23 %. Comparing candidate networks on the same images tells which one is as
+trained here, keeps far more. Comparing candidate networks on the same images tells which one is as
 fragile as the paper's (notebook 10_classifiers).
 """
 from __future__ import annotations
