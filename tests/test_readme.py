@@ -28,6 +28,8 @@ def _claims() -> list[tuple[str, str]]:
     full = json.loads((RESULTS / "full_test/summary/metrics.json").read_text())
     classifier = json.loads((REPO / Project(REPO / "params.yaml").classifier_dir() / "metrics.json").read_text())
     by_eps = pd.read_csv(RESULTS / "fgsm_sweep_summary/summary.csv")
+    fragile = pd.read_csv(RESULTS / "classifier_fragility/summary.csv").set_index("classifier")
+    convolutional = fragile.loc[["model_a", "model_a_same", "model_a_no_dropout"]]
 
     def acc(variant):
         return f"{runs.loc[variant, 'accuracy %']:.1f} %"
@@ -66,6 +68,12 @@ def _claims() -> list[tuple[str, str]]:
         ("setup: clean accuracy", f"{100 * classifier['test_accuracy']['accuracy']:.2f} % clean test\naccuracy here"),
         ("finding 2", f"keeps {100 * metrics['no_defense_accuracy']:.1f} % under FGSM 0.7"),
         ("finding 2: lowest", f"its lowest\nis {lowest['undefended accuracy %']:.1f} % at {lowest['eps']:g}"),
+        ("finding 2: candidates", f"keeps {fragile.loc['model_a_same', 'FGSM 0.7 %']:.1f} % and Model A without "
+                                  f"dropout {fragile.loc['model_a_no_dropout', 'FGSM 0.7 %']:.1f} %,\nboth at "
+                                  f"{convolutional['clean, every test image %'].min():.1f} % clean or more"),
+        ("finding 2: model D", f"falls to {fragile.loc['model_d', 'FGSM 0.7 %']:.1f} %, at "
+                               f"{fragile.loc['model_d', 'clean, every test image %']:.1f} % clean"),
+        ("finding 2: PGD", f"takes every one of them to {fragile['PGD %'].min():.1f}–{fragile['PGD %'].max():.1f} %"),
         ("finding 3: movement", f"a mean\n{moved('defensegan', 'mean |element moved|')} per element from its random "
                                 f"initial value (at most {moved('defensegan', 'max |element moved|')})"),
         ("finding 3: restarts", f"1 restart gives {kept(1)} (α = 0)"),
