@@ -29,7 +29,7 @@ def _claims() -> list[tuple[str, str]]:
     classifier = json.loads((REPO / Project(REPO / "params.yaml").classifier_dir() / "metrics.json").read_text())
     by_eps = pd.read_csv(RESULTS / "fgsm_sweep_summary/summary.csv")
     fragile = pd.read_csv(RESULTS / "classifier_fragility/summary.csv").set_index("classifier")
-    convolutional = fragile.loc[["model_a", "model_a_same", "model_a_no_dropout"]]
+    convolutional = fragile.loc[["model_a", "model_a_same", "model_a_no_dropout", "model_b"]]
 
     def acc(variant):
         return f"{runs.loc[variant, 'accuracy %']:.1f} %"
@@ -68,8 +68,9 @@ def _claims() -> list[tuple[str, str]]:
         ("setup: clean accuracy", f"{100 * classifier['test_accuracy']['accuracy']:.2f} % clean test\naccuracy here"),
         ("finding 2", f"keeps {100 * metrics['no_defense_accuracy']:.1f} % under FGSM 0.7"),
         ("finding 2: lowest", f"its lowest\nis {lowest['undefended accuracy %']:.1f} % at {lowest['eps']:g}"),
-        ("finding 2: candidates", f"keeps {fragile.loc['model_a_same', 'FGSM 0.7 %']:.1f} % and Model A without "
-                                  f"dropout {fragile.loc['model_a_no_dropout', 'FGSM 0.7 %']:.1f} %,\nboth at "
+        ("finding 2: candidates", f"keeps {fragile.loc['model_a_same', 'FGSM 0.7 %']:.1f} %, Model A without "
+                                  f"dropout {fragile.loc['model_a_no_dropout', 'FGSM 0.7 %']:.1f} % and\nModel B "
+                                  f"{fragile.loc['model_b', 'FGSM 0.7 %']:.1f} %, all at "
                                   f"{convolutional['clean, every test image %'].min():.1f} % clean or more"),
         ("finding 2: model D", f"falls to {fragile.loc['model_d', 'FGSM 0.7 %']:.1f} %, at "
                                f"{fragile.loc['model_d', 'clean, every test image %']:.1f} % clean"),

@@ -39,7 +39,7 @@ def _set(params, dotted, value):
     ("fgsm_sweep.magnitudes.eps_0p1", 0, "fgsm_sweep.magnitudes.eps_0p1 must be a finite number > 0; got 0"),
     ("adaptive.eot.keep", "best", "adaptive.eot.keep must be one of 'first_fooled', 'last'"),
     ("generators.dcgan.lr", "0.0002", r"generators.dcgan.lr must be a finite number > 0; got '0.0002' \(str\)"),
-    ("classifiers.model_b.architecture", "resnet", "classifiers.model_b.architecture must be one of 'model_a', "),
+    ("classifiers.model_a.architecture", "resnet", "classifiers.model_a.architecture must be one of 'model_a', "),
 ])
 def test_a_wrong_value_is_named_by_its_key(key, value, message):
     params = copy.deepcopy(PAPER)
