@@ -15,7 +15,6 @@ Writes report.json and summary.md to --out (default results/gpu_check). Exits 2 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 import torch
 
 from . import artifacts, benchmark
-from .layout import Project
+from .layout import PAPER_ATTACK, Project
 from .precision_check import recompute
 from .reporting import machine_info
 
@@ -49,12 +48,13 @@ def device_tests(device: torch.device) -> dict:
 
 
 def recoveries(project: Project, runs, precisions, device, images: int, compile: bool = True) -> list[dict]:
+    """``recompute`` of each of ``runs`` (``layout.Recovery``) in each of ``precisions`` (the first only off
+    the paper attack)."""
     classifier, generator = artifacts.load_networks(project, device)
     rows = []
-    for name in runs:
-        attack, variant = name.split("/")
-        (run,) = project.recoveries(attack, variant)
-        for precision in precisions if attack == "paper" else precisions[:1]:
+    for run in runs:
+        name = f"{run.attack.name}/{run.variant}"
+        for precision in precisions if run.attack.name == PAPER_ATTACK else precisions[:1]:
             row = {"run": name, **recompute(run, classifier, generator, precision=precision, compile=compile,
                                             images=images)}
             print(f"{name} {precision}: {100 * row['same_prediction']:.1f} % same predictions as committed, "
@@ -100,18 +100,19 @@ def main(argv=None) -> int:
         return 2
     device = torch.device(args.device)
     project = Project(args.settings)
+    runs = []
     for name in args.runs:  # refuse a bad run name before anything slow
         attack, _, variant = name.partition("/")
         if not variant:
             parser.error(f"--runs: {name!r} is not attack/variant (e.g. paper/lrl)")
-        project.recoveries(attack, variant)
+        runs += project.recoveries(attack, variant)
     report = {"device": str(device), "machine": machine_info()}
     if not args.skip_tests:
         report["tests"] = device_tests(device)
     if not args.skip_benchmark:
         report["benchmark"] = benchmark.measure(device=device)
         print(benchmark.format_table(report["benchmark"]))
-    report["recoveries"] = recoveries(project, args.runs, args.precisions, device, args.images, not args.eager)
+    report["recoveries"] = recoveries(project, runs, args.precisions, device, args.images, not args.eager)
     fp32 = [row for row in report["recoveries"] if row["precision"] == "fp32"]
     report["passed"] = (report.get("tests", {"passed": True})["passed"]
                         and all(row["same_prediction"] >= FP32_AGREEMENT for row in fp32))
