@@ -9,7 +9,7 @@ import importlib
 
 # public name -> the module of this package that defines it
 _EXPORTS = {
-    "fgsm": "attacks", "fgsm_in_batches": "attacks",
+    "fgsm": "attacks", "fgsm_in_batches": "attacks", "fgsm_test_images": "attacks",
     "resolve_device": "checks",
     "MNISTChecksumError": "data", "eval_indices": "data", "load_mnist": "data", "prepare_mnist": "data",
     "accuracy_ci": "evaluation", "mcnemar_exact": "evaluation",

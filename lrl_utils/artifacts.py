@@ -23,6 +23,7 @@ MADE_BY = {
     "recovery": ("recover", "notebooks/04_recover_latents.ipynb"),
     "sweep recovery": ("recover_sweep", "notebooks/04_recover_latents.ipynb"),
     "full test recovery": ("recover_full_test", "notebooks/04_recover_latents.ipynb"),
+    "grid recovery": ("recover_grid", "notebooks/04_recover_latents.ipynb"),
 }
 
 
@@ -154,11 +155,14 @@ def load_gan(path, device="cpu", latent_dim: int | None = None) -> tuple[Generat
     return generator.eval(), discriminator.eval()
 
 
-def load_networks(project, device="cpu") -> tuple[Classifier, Generator]:
+def load_networks(project, device="cpu", attack=None) -> tuple[Classifier, Generator]:
     """The classifier and generator a ``layout.Project``'s runs use (``attack.classifier``, ``recover.generator``),
-    in eval mode; the generator's latent size is checked against the settings'."""
-    classifier = load_classifier(project.classifier_path(), device)
-    generator, _ = load_gan(project.generator_path(), device, latent_dim=project.latent_dim)
+    or those of one ``layout.Attack`` (a grid network's), in eval mode; the generator's latent size is checked
+    against the settings'."""
+    classifier_name, generator_name = (attack.classifier, attack.generator) if attack else (None, None)
+    classifier = load_classifier(project.classifier_path(classifier_name), device)
+    latent_dim = project.settings["generators"][project.generator_name(generator_name)]["latent_dim"]
+    generator, _ = load_gan(project.generator_path(generator_name), device, latent_dim=latent_dim)
     return classifier, generator
 
 

@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 
 from .checks import check_at_least_one, check_images, check_labels, check_number
+from .data import eval_indices
+from .training import predict
 
 
 def fgsm(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float,
@@ -38,3 +40,14 @@ def fgsm_in_batches(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, ep
     device = next(model.parameters()).device
     return torch.cat([fgsm(model, x[i:i + batch_size].to(device), y[i:i + batch_size].to(device), eps).cpu()
                       for i in range(0, len(x), batch_size)])
+
+
+def fgsm_test_images(classifier: torch.nn.Module, x_test: torch.Tensor, y_test: torch.Tensor, *, eps: float,
+                     images: int, seed: int) -> dict:
+    """FGSM ``eps`` on ``images`` test images drawn with ``seed``: what the attack stage stores in attack.pt
+    (indices, labels, x_clean, x_adv, pred_clean, pred_adv, eps)."""
+    indices = eval_indices(len(x_test), images, seed)
+    x_clean, labels = x_test[indices], y_test[indices]
+    x_adv = fgsm_in_batches(classifier, x_clean, labels, eps)
+    return {"indices": indices, "labels": labels, "x_clean": x_clean, "x_adv": x_adv,
+            "pred_clean": predict(classifier, x_clean), "pred_adv": predict(classifier, x_adv), "eps": eps}

@@ -7,13 +7,24 @@ import warnings
 from pathlib import Path
 
 from . import artifacts
+from .attacks import fgsm_test_images
 from .checks import check_choice
+from .data import load_mnist
 from .reporting import per_image_table, run_info, variant_metrics
 from .resumable import recover_latents_resumable, settings_record
 from .training import predict
 
 
 INPUTS = {"adversarial": "x_adv", "clean": "x_clean"}
+
+
+def attacked_images(project, attack, classifier) -> dict:
+    """The tensors of a ``layout.Attack``: read from the attack stage's attack.pt, or, for an attack that is
+    not stored (a grid network's), FGSM run again with ``classifier``, the network it attacks (seconds)."""
+    if attack.stored:
+        return artifacts.load_attack(attack.path)
+    x_test, y_test = load_mnist(project.data_dir, train=False)
+    return fgsm_test_images(classifier, x_test, y_test, eps=attack.eps, images=attack.images, seed=attack.seed)
 
 
 def evaluate_defense(classifier, generator, attack: dict, out_dir, *, resume_dir, chunk_images: int,

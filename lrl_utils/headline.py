@@ -39,8 +39,8 @@ class Row:
 
 def rows_of(project: Project) -> tuple[list[Row], list[tuple[str, str, str]]]:
     """The rows that the project's settings (params.yaml, or a profile) declare: the paper's setting, every
-    test image, the unattacked images, each magnitude of the FGSM sweep (strongest first) and the recovery at
-    lr 0.1; then each adaptive attacker, as (name, label, folder)."""
+    test image, the unattacked images, each magnitude of the FGSM sweep (strongest first) and each pair of
+    `headline.pairs`; then each adaptive attacker, weakest first, as (name, label, folder)."""
     params, (alpha0, alpha1) = project.settings, project.defenses
     eps = params["attack"]["eps"]
 
@@ -54,16 +54,32 @@ def rows_of(project: Project) -> tuple[list[Row], list[tuple[str, str, str]]]:
     magnitudes = sorted(params["fgsm_sweep"]["magnitudes"].items(), key=lambda item: -item[1])
     for i, (key, magnitude) in enumerate(magnitudes):
         rows.append(row(f"{4 + i:02d}_fgsm_{key}", f"FGSM {magnitude:g}", key))
-    if {"lr_0p1_alpha0", "lr_0p1_alpha1"} <= set(params["variants"]):
-        rows.append(row(f"{len(rows) + 1:02d}_fgsm_lr_0p1", f"FGSM {eps:g}, recovery lr 0.1 instead of 0.001",
-                        PAPER_ATTACK, "lr_0p1_alpha0", "lr_0p1_alpha1"))
-    labels = {"own_seed": "attacker with its own restarts", "known_seed": "attacker knows the defense's seed",
-              EOT_ATTACKER: "EOT over the defense's restarts"}
-    attackers = list(project.attackers())
-    attackers.sort(key=lambda name: ["own_seed", EOT_ATTACKER, "known_seed"].index(name) if name in labels else 3)
+    for key, (a0, a1) in params["headline"]["pairs"].items():
+        rows.append(row(f"{len(rows) + 1:02d}_fgsm_{key}", f"FGSM {eps:g}, {_change(params, alpha0, a0)}",
+                        PAPER_ATTACK, a0, a1))
+    kinds = {name: _attacker_kind(name, attacker, params["seed"]) for name, attacker in project.attackers().items()}
+    attackers = sorted(kinds, key=lambda name: (kinds[name], name))  # the weakest attacker first
     adaptive = [(f"{len(rows) + 1 + i:02d}_bpda_{name}", f"PGD/BPDA ε {params['adaptive']['eps']:g}, "
-                 f"{labels.get(name, name)}", project.adaptive_dir(name)) for i, name in enumerate(attackers)]
+                 f"{ATTACKER_LABELS[kinds[name]]}", project.adaptive_dir(name)) for i, name in enumerate(attackers)]
     return rows, adaptive
+
+
+def _change(params: dict, base: str, variant: str) -> str:
+    """What sets ``variant`` apart from the paper's ``base`` recovery, e.g. "recovery lr 0.1 instead of 0.001"."""
+    ours, theirs = params["variants"][variant], params["variants"][base]
+    changed = [f"recovery {key} {ours[key]:g} instead of {theirs[key]:g}" if isinstance(ours[key], float)
+               else f"recovery {key} {ours[key]} instead of {theirs[key]}"
+               for key in ours if key != "alpha" and ours[key] != theirs[key]]
+    return ", ".join(changed) or "recovery as the paper's"
+
+
+def _attacker_kind(name: str, attacker: dict, defense_seed: int) -> int:
+    """0: PGD with its own restarts; 1: EOT over restarts it draws; 2: PGD with the defense's seed (strongest)."""
+    return 1 if name == EOT_ATTACKER else 2 if attacker["seed"] == defense_seed else 0
+
+
+ATTACKER_LABELS = ["attacker with its own restarts", "EOT over the defense's restarts",
+                   "attacker knows the defense's seed"]
 
 
 ADAPTIVE_TARGETS = ("no defense", "defensegan", "lrl")

@@ -10,6 +10,9 @@ e.g. profiles/quick.yaml, under a folder of its own name (quick/results/, quick/
 The attacks: "paper" (section `attack`, every variant of `variants` is recovered on it); one per entry
 of `fgsm_sweep.magnitudes` (the paper's `defenses` on a subset of the paper attack's images); and
 "full_test" (the `defenses` on every test image). Their folders keep the paths of the committed results.
+Beyond them, one attack per entry of `grid.networks`: its classifier attacked on the paper attack's images,
+its generator inverting them, for each variant of `grid.pairs`. Those images are not stored: FGSM takes
+seconds, so the recover stage attacks again (its tables hold what the classifier predicted).
 """
 from __future__ import annotations
 
@@ -34,6 +37,9 @@ class Attack:
     folder: str  # attack.pt, metrics.json, run.json
     figures_dir: str  # attack_examples.png
     recoveries_dir: str  # one folder per variant recovered on these images: <recoveries_dir>/<variant>
+    classifier: str  # the network attacked, which also classifies the recovered G(z)
+    generator: str  # the network its recoveries invert
+    stored: bool = True  # False: attack.pt is not written; the recover stage attacks again (grid networks)
 
     @property
     def path(self) -> str:
@@ -114,14 +120,17 @@ class Project:
     # --- attacks
     def attacks(self) -> dict[str, Attack]:
         attack, sweep = self.settings["attack"], self.settings["fgsm_sweep"]
-        eps, seed = attack["eps"], attack["eval_seed"]  # the sweep and the full test draw the same images
+        eps, seed = attack["eps"], attack["eval_seed"]  # the sweep, the full test and the grid draw the same images
+        networks = {"classifier": attack["classifier"], "generator": self.settings["recover"]["generator"]}
         # Each attack's three folders are written here once; every other path is derived from them.
         runs = [Attack(PAPER_ATTACK, eps, attack["eval_images"], seed, f"{self.results_dir}/attack", self.figures_dir,
-                       self.recover_dir)]
-        runs += [Attack(name, magnitude, sweep["images"], seed, *[f"{self.sweep_dir}/{name}"] * 3)
+                       self.recover_dir, **networks)]
+        runs += [Attack(name, magnitude, sweep["images"], seed, *[f"{self.sweep_dir}/{name}"] * 3, **networks)
                  for name, magnitude in sweep["magnitudes"].items()]
         runs.append(Attack(FULL_TEST_ATTACK, eps, self.settings["full_test"]["images"], seed,
-                           *[f"{self.full_test_dir}/attack"] * 2, self.full_test_dir))
+                           *[f"{self.full_test_dir}/attack"] * 2, self.full_test_dir, **networks))
+        runs += [Attack(name, eps, attack["eval_images"], seed, *[f"{self.grid_dir}/{name}"] * 3, **pair, stored=False)
+                 for name, pair in self.settings["grid"]["networks"].items()]
         return {run.name: run for run in runs}
 
     def attack(self, name: str) -> Attack:
@@ -135,6 +144,16 @@ class Project:
     @property
     def full_test_dir(self) -> str:
         return f"{self.results_dir}/full_test"
+
+    @property
+    def grid_dir(self) -> str:
+        """One folder per network of `grid.networks` (its variants' recoveries), and the grid's summary."""
+        return f"{self.results_dir}/grid"
+
+    @property
+    def grid_variants(self) -> list[str]:
+        """The variants of `grid.pairs`, each once, in their order."""
+        return list(dict.fromkeys(v for pair in self.settings["grid"]["pairs"] for v in pair))
 
     # --- recoveries
     @property
@@ -153,10 +172,13 @@ class Project:
     def recoveries(self, attack_name: str | None = None, variant_name: str | None = None) -> list[Recovery]:
         """Every (attack, variant) pair of the settings, or those of one attack and/or one variant."""
         variants, attacks = self.settings["variants"], self.attacks()
+        recovered = {name: variants if name == PAPER_ATTACK else self.defenses if attack.stored else self.grid_variants
+                     for name, attack in attacks.items()}
+        # Per-restart latents (recovery.pt) are kept for the 1000-image runs the analyses read, not for the
+        # full test set's (150 MB) nor for the grid's: their per-image tables are what is compared.
         pairs = [Recovery(attack, variant, variants[variant], f"{attack.recoveries_dir}/{variant}",
-                          save_recovery=name != FULL_TEST_ATTACK)
-                 for name, attack in attacks.items()
-                 for variant in (variants if name == PAPER_ATTACK else self.defenses)]
+                          save_recovery=attack.stored and name != FULL_TEST_ATTACK)
+                 for name, attack in attacks.items() for variant in recovered[name]]
         if attack_name is not None:
             _known(attack_name, attacks, "attack_name", "an attack")
             pairs = [p for p in pairs if p.attack.name == attack_name]
@@ -215,13 +237,31 @@ class Project:
         clash = {PAPER_ATTACK, FULL_TEST_ATTACK} & set(settings["fgsm_sweep"]["magnitudes"])
         if clash:
             raise ValueError(f"{where}: fgsm_sweep.magnitudes may not be named {sorted(clash)} (attack names)")
+        clash = {PAPER_ATTACK, FULL_TEST_ATTACK, *settings["fgsm_sweep"]["magnitudes"]} & set(
+            settings["grid"]["networks"])
+        if clash:
+            raise ValueError(f"{where}: grid.networks may not be named {sorted(clash)} (attack names)")
+        for name, pair in settings["grid"]["networks"].items():
+            for role, names in [("classifier", "classifiers"), ("generator", "generators")]:
+                if pair[role] not in settings[names]:
+                    raise ValueError(f"{where}: grid.networks.{name}.{role} {pair[role]!r} is not under `{names}:` "
+                                     f"({', '.join(settings[names])})")
         if EOT_ATTACKER in settings["adaptive"]["attackers"]:
             raise ValueError(f"{where}: adaptive.attackers may not be named {EOT_ATTACKER!r} (adaptive.eot's name)")
         pairs = [*settings["adaptive"]["pairs"], *settings["adaptive"]["eot"]["pairs"]]
-        for key, names in [("defenses", settings["defenses"]), ("adaptive pairs", [v for p in pairs for v in p])]:
+        alpha_pairs = {f"headline.pairs.{name}": pair for name, pair in settings["headline"]["pairs"].items()}
+        alpha_pairs.update({f"grid.pairs {pair}": pair for pair in settings["grid"]["pairs"]})
+        for key, names in [("defenses", settings["defenses"]), ("adaptive pairs", [v for p in pairs for v in p]),
+                           ("headline.pairs", [v for p in settings["headline"]["pairs"].values() for v in p]),
+                           ("grid.pairs", [v for p in settings["grid"]["pairs"] for v in p])]:
             unknown = sorted(set(names) - set(settings["variants"]))
             if unknown:
                 raise ValueError(f"{where}: {key} name {unknown}, which are not under `variants:`")
+        for key, pair in alpha_pairs.items():
+            alphas = [settings["variants"][variant]["alpha"] for variant in pair]
+            if alphas != [0, 1]:
+                raise ValueError(f"{where}: {key} fills the table's α = 0 and α = 1 columns, in that order; "
+                                 f"{pair} have alpha {alphas}")
 
 
 def _known(name, names, argument: str, what: str) -> str:

@@ -156,6 +156,25 @@ def fragility(table: pd.DataFrame, paper: tuple[float, float] | None = None, pat
     return _finish(fig, path)
 
 
+def grid_accuracy(table: pd.DataFrame, path=None):
+    """Defended accuracy (95 % CI bars) of α = 0 and α = 1, one group of bars per network and recovery lr, the
+    undefended accuracy as a black tick, McNemar's p above each group (rows of grid.grid_table)."""
+    labels = [f"{r.classifier}\n{r.generator}, lr {r.lr:g}" for r in table.itertuples()]
+    x = np.arange(len(table))
+    fig, ax = plt.subplots(figsize=(max(6.4, 1.2 * len(table)), 3.8))
+    for offset, name in [(-0.2, "α = 0"), (0.2, "α = 1")]:
+        err = [table[f"{name} %"] - table[f"{name} low %"], table[f"{name} high %"] - table[f"{name} %"]]
+        ax.bar(x + offset, table[f"{name} %"], 0.4, yerr=err, capsize=3, label=name)
+    ax.plot(x, table["no defense %"], "_", ms=24, mew=2, color="black", label="no defense")
+    for xi, (top, p) in enumerate(zip(table[["α = 0 high %", "α = 1 high %"]].max(axis=1), table["McNemar p"])):
+        ax.text(xi, top + 2, f"p = {p:.2g}", ha="center", fontsize=7)
+    ax.set_xticks(x, labels, fontsize=7), ax.set_ylabel("accuracy under FGSM (%), 95 % CI"), ax.set_ylim(0, 105)
+    ax.set_title("α = 1 against α = 0 on each classifier and generator"), ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, ncol=3, loc="upper right")
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
 def accuracy_by_digit(table: pd.DataFrame, path=None):
     """Accuracy (95 % CI bars) per true digit, one group of bars per digit and one bar per defense
     (rows of full_test.accuracy_by_group with group "digit")."""

@@ -11,14 +11,15 @@ import argparse
 
 from . import artifacts
 from .checks import resolve_device
-from .defense import INPUTS
+from .defense import INPUTS, attacked_images
 from .layout import Project
 from .resumable import fill_chunks
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("attack", help="the attack's name: paper, a key of fgsm_sweep.magnitudes, or full_test")
+    parser.add_argument("attack", help="the attack's name: paper, a key of fgsm_sweep.magnitudes, full_test, "
+                                       "or a key of grid.networks")
     parser.add_argument("variant", help="the variant's name (under variants: in the settings)")
     parser.add_argument("--worker", type=int, required=True, help="this worker's number, 0 to N-1")
     parser.add_argument("--workers", type=int, required=True, help="N, how many workers share the recovery")
@@ -27,8 +28,8 @@ def main(argv=None) -> None:
     project = Project(args.settings)
     (run,) = project.recoveries(args.attack, args.variant)
     device = resolve_device(project.settings["device"])
-    generator, _ = artifacts.load_gan(project.generator_path(), device, latent_dim=project.latent_dim)
-    attack = artifacts.load_attack(run.attack.path)
+    classifier, generator = artifacts.load_networks(project, device, run.attack)
+    attack = attacked_images(project, run.attack, classifier)
     settings = project.recovery_settings(run)
     images = attack[INPUTS[settings.pop("inputs")]]
     computed = fill_chunks(generator, images, attack["indices"], project.cache_dir("recovery"), worker=args.worker,

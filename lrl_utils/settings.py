@@ -59,6 +59,12 @@ def _pairs(key, v):  # [[a, b], ...]: a compared with b
         _names(key, pair)
 
 
+def _pair(key, v):  # [a, b]: two distinct variants
+    if not isinstance(v, list) or len(v) != 2:
+        raise ValueError(f"{key} must be a [variant, variant] pair; got {v!r}")
+    _names(key, v)
+
+
 def _flag(key, v):
     if not isinstance(v, bool):
         raise ValueError(f"{key} must be true or false; got {v!r}")
@@ -91,6 +97,8 @@ SCHEMA = {
     "fgsm_sweep": {"images": _int(1, TEST_IMAGES), "magnitudes": ("names", _real(low=0, low_open=True))},
     "full_test": {"images": _int(1, TEST_IMAGES)},
     "defenses": _names,
+    "headline": {"pairs": ("names", _pair)},
+    "grid": {"networks": ("names", {"classifier": _text, "generator": _text}), "pairs": _pairs},
     "variants": ("names", VARIANT),
 }
 

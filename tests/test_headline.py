@@ -3,6 +3,7 @@ import json
 
 import pandas as pd
 import pytest
+import yaml
 from scipy.stats import binomtest
 
 from helpers import REPO
@@ -36,6 +37,24 @@ def test_a_row_refuses_runs_on_different_images(tmp_path):
         headline.run_row(headline.Row("r", "a row", "a0", "a1"), root=tmp_path)
     with pytest.raises(FileNotFoundError, match="missing/per_image.csv not found"):
         headline.run_row(headline.Row("r", "a row", "a0", "missing"), root=tmp_path)
+
+
+def test_a_headline_pair_is_one_line_of_the_settings_and_says_how_it_differs(tmp_path):
+    settings = yaml.safe_load((REPO / "params.yaml").read_text())
+    settings["variants"]["w2_alpha0"] = {**settings["variants"]["w2"], "alpha": 0.0}
+    settings["headline"]["pairs"]["w2"] = ["w2_alpha0", "w2"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
+    rows, adaptive = headline.rows_of(Project(tmp_path / "params.yaml"))
+    labels = {row.name: (row.label, row.alpha0, row.alpha1) for row in rows}
+    assert labels["07_fgsm_lr_0p1"] == ("FGSM 0.7, recovery lr 0.1 instead of 0.001",
+                                        "results/recover/lr_0p1_alpha0", "results/recover/lr_0p1_alpha1")
+    assert labels["08_fgsm_w2"] == ("FGSM 0.7, recovery restriction w2 instead of w1",
+                                    "results/recover/w2_alpha0", "results/recover/w2")
+    # The adaptive rows follow, weakest attacker first, each labelled by what the attacker knows.
+    assert [(name, label) for name, label, _ in adaptive] == [
+        ("09_bpda_own_seed", "PGD/BPDA ε 0.7, attacker with its own restarts"),
+        ("10_bpda_eot", "PGD/BPDA ε 0.7, EOT over the defense's restarts"),
+        ("11_bpda_known_seed", "PGD/BPDA ε 0.7, attacker knows the defense's seed")]
 
 
 def test_the_readme_table_is_the_one_the_committed_results_give():

@@ -30,13 +30,15 @@ def _settings_copy(tmp_path, edit, source="params.yaml"):
 
 def test_the_paper_settings_name_every_run_once(paper):
     settings = paper.settings
-    assert list(paper.attacks()) == [PAPER_ATTACK, *settings["fgsm_sweep"]["magnitudes"], FULL_TEST_ATTACK]
+    assert list(paper.attacks()) == [PAPER_ATTACK, *settings["fgsm_sweep"]["magnitudes"], FULL_TEST_ATTACK,
+                                     *settings["grid"]["networks"]]
     assert paper.attack(PAPER_ATTACK).path == "results/attack/attack.pt"
     assert (paper.attack("eps_0p3").eps, paper.attack("eps_0p3").images) == (0.3, settings["fgsm_sweep"]["images"])
     assert paper.attack(FULL_TEST_ATTACK).images == 10000
     recoveries = paper.recoveries()
-    # every variant on the paper attack; the two defenses on each other attack
-    assert len(recoveries) == len(settings["variants"]) + 2 * (len(settings["fgsm_sweep"]["magnitudes"]) + 1)
+    # every variant on the paper attack; the two defenses on each other attack; each grid network's pairs
+    assert len(recoveries) == (len(settings["variants"]) + 2 * (len(settings["fgsm_sweep"]["magnitudes"]) + 1)
+                               + 4 * len(settings["grid"]["networks"]))
     assert len({r.folder for r in recoveries}) == len(recoveries)
     lrl = paper.recoveries(PAPER_ATTACK, "lrl")
     assert [(r.folder, r.settings["alpha"], r.save_recovery) for r in lrl] == [("results/recover/lrl", 1.0, True)]
@@ -44,6 +46,17 @@ def test_the_paper_settings_name_every_run_once(paper):
     assert [r.folder for r in full] == ["results/full_test/defensegan", "results/full_test/lrl"]
     assert not any(r.save_recovery for r in full)  # 10000 images: per-restart latents stay in the chunk cache
     assert paper.clean_twin("lrl") == "lrl_clean" and paper.clean_twin("defensegan") == "defensegan_clean"
+
+
+def test_a_grid_network_attacks_its_classifier_and_inverts_with_its_generator(paper):
+    model_d = paper.attack("model_d")
+    assert (model_d.classifier, model_d.generator, model_d.stored) == ("model_d", "dcgan", False)
+    assert (model_d.eps, model_d.images, model_d.seed) == (0.7, 1000, paper.attack(PAPER_ATTACK).seed)
+    paper_attack = paper.attack(PAPER_ATTACK)
+    assert (paper_attack.classifier, paper_attack.generator, paper_attack.stored) == ("model_a", "dcgan", True)
+    runs = paper.recoveries("model_d")
+    assert [(r.variant, r.folder, r.save_recovery) for r in runs] == [
+        (v, f"results/grid/model_d/{v}", False) for v in ("defensegan", "lrl", "lr_0p1_alpha0", "lr_0p1_alpha1")]
 
 
 def test_a_profile_writes_under_its_own_folder():
@@ -58,9 +71,11 @@ def test_every_run_of_the_layout_is_an_output_of_dvc_yaml(paper):
     with Repo(str(REPO)) as repo:
         outs = {str(out.def_path) for stage in repo.index.stages for out in stage.outs}
     for recovery in paper.recoveries():
-        assert recovery.folder in outs, f"dvc.yaml makes no {recovery.folder} ({recovery.attack.name}/{recovery.variant})"
+        made = recovery.folder in outs or (not recovery.attack.stored and recovery.attack.recoveries_dir in outs)
+        assert made, f"dvc.yaml makes no {recovery.folder} ({recovery.attack.name}/{recovery.variant})"
     for attack in paper.attacks().values():
-        assert attack.path in outs or attack.folder in outs, f"dvc.yaml makes no {attack.path}"
+        if attack.stored:  # a grid network's attack is run again by its recover stage, not stored
+            assert attack.path in outs or attack.folder in outs, f"dvc.yaml makes no {attack.path}"
     for attacker in paper.attackers():
         assert paper.adaptive_dir(attacker) in outs
 
@@ -97,6 +112,18 @@ def test_unknown_names_are_refused_with_the_argument_and_the_known_names(paper):
     (lambda s: s.update(defenses="lrl"), r"defenses must be a list of distinct names"),
     (lambda s: s["attack"].update(classifier="model_z"), r"attack.classifier 'model_z' is not under `classifiers:`"),
     (lambda s: s["recover"].update(generator="wgan"), r"recover.generator 'wgan' is not under `generators:`"),
+    (lambda s: s["headline"]["pairs"].update(x=["lrl", "nope"]), r"headline.pairs name \['nope'\]"),
+    (lambda s: s["headline"]["pairs"].update(x=["lrl", "defensegan"]),
+     r"headline.pairs.x fills the table's α = 0 and α = 1 columns, in that order; \['lrl', 'defensegan'\] have "
+     r"alpha \[1.0, 0.0\]"),
+    (lambda s: s["headline"]["pairs"].update(x=["lrl"]), r"headline.pairs.x must be a \[variant, variant\] pair"),
+    (lambda s: s["grid"]["networks"].update(x={"classifier": "model_z", "generator": "dcgan"}),
+     r"grid.networks.x.classifier 'model_z' is not under `classifiers:`"),
+    (lambda s: s["grid"]["networks"].update(x={"classifier": "model_a", "generator": "wgan"}),
+     r"grid.networks.x.generator 'wgan' is not under `generators:`"),
+    (lambda s: s["grid"]["networks"].update(paper={"classifier": "model_a", "generator": "dcgan"}),
+     r"grid.networks may not be named \['paper'\]"),
+    (lambda s: s["grid"].update(pairs=[["lrl", "defensegan"]]), r"grid.pairs \['lrl', 'defensegan'\] fills"),
 ])
 def test_settings_that_name_nothing_are_refused(tmp_path, edit, message):
     with pytest.raises(ValueError, match=message):

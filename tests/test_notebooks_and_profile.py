@@ -15,7 +15,7 @@ QUICK = yaml.safe_load((REPO / "profiles" / "quick.yaml").read_text())
 PAPER = yaml.safe_load((REPO / "params.yaml").read_text())
 
 ORDER = ["01_train_classifier", "02_train_gan", "03_attack_fgsm", "04_recover_latents", "05_analysis",
-         "06_ablations", "07_adaptive_attack", "08_fgsm_sweep", "09_full_test", "10_classifiers"]
+         "06_ablations", "07_adaptive_attack", "08_fgsm_sweep", "09_full_test", "10_classifiers", "11_grid"]
 
 
 def _parameters(path):

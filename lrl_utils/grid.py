@@ -1,0 +1,65 @@
+"""The paper's table on other networks: α = 0 against α = 1 for each (classifier, generator) of the grid.
+
+Today's verdict on the restriction rests on one classifier and one generator. The grid repeats the paper's
+comparison with each network of `grid.networks` (another classifier attacked with the paper's FGSM on the
+same images, or another generator inverting them), for each pair of `grid.pairs` (the paper's lr, and
+lr 0.1), and tests α = 1 against α = 0 on the same images with McNemar's exact test (notebook 11_grid).
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from . import artifacts
+from .evaluation import accuracy_ci, mcnemar_exact
+from .layout import PAPER_ATTACK, Project
+from .reporting import paired_correct
+
+
+def grid_attacks(project: Project) -> list:
+    """The paper's attack (the paper's pair of networks) first, then each network of `grid.networks`."""
+    return [project.attack(PAPER_ATTACK)] + [project.attack(name) for name in project.settings["grid"]["networks"]]
+
+
+def grid_table(project: Project, root=".") -> pd.DataFrame:
+    """One row per (network, pair of `grid.pairs`): accuracies in % with 95 % Wilson intervals (clean and
+    undefended as the attacked classifier sees them, then α = 0 and α = 1 defended), α = 1's gain and the
+    exact McNemar p of α = 1 against α = 0, paired by test image."""
+    variants, rows = project.settings["variants"], []
+    for attack in grid_attacks(project):
+        for alpha0, alpha1 in project.settings["grid"]["pairs"]:
+            kind = "recovery" if attack.name == PAPER_ATTACK else "grid recovery"
+            runs = [artifacts.read_per_image(f"{root}/{project.recovery_dir(attack.name, v)}", kind)
+                    for v in (alpha0, alpha1)]
+            right0, right1 = paired_correct(*runs, names=(alpha0, alpha1))
+            table = runs[0]
+            cells = {"clean": table.pred_clean == table.label, "no defense": table.pred_adv == table.label,
+                     "α = 0": right0, "α = 1": right1}
+            row = {"network": attack.name, "classifier": attack.classifier, "generator": attack.generator,
+                   "lr": variants[alpha0]["lr"], "α = 0 variant": alpha0, "α = 1 variant": alpha1}
+            for name, right in cells.items():
+                acc = accuracy_ci(right)
+                row.update({f"{name} %": 100 * acc["accuracy"], f"{name} low %": 100 * acc["ci_low"],
+                            f"{name} high %": 100 * acc["ci_high"]})
+            row["α = 1 − α = 0"] = row["α = 1 %"] - row["α = 0 %"]
+            row["McNemar p"] = mcnemar_exact(right1, right0)["p_value"]
+            row["images"] = len(table)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def readable(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as the notebook and the README show it: one cell per accuracy, "acc (low–high)"."""
+    def cell(row, name):
+        return f"{row[f'{name} %']:.1f} ({row[f'{name} low %']:.1f}–{row[f'{name} high %']:.1f})"
+
+    return pd.DataFrame([{"classifier": r["classifier"], "generator": r["generator"], "recovery lr": f"{r['lr']:g}",
+                          **{f"{name} %": cell(r, name) for name in ("clean", "no defense", "α = 0", "α = 1")},
+                          "α=1 − α=0": f"{r['α = 1 − α = 0']:+.1f}", "McNemar p": f"{r['McNemar p']:.2g}",
+                          "images": r["images"]} for _, r in table.iterrows()])
+
+
+def metrics(table: pd.DataFrame) -> dict:
+    """What `metrics.json` keeps: per network and lr, the two defended accuracies, the gain and p."""
+    return {f"{r['network']}/lr_{r['lr']:g}": {"alpha0 %": round(r["α = 0 %"], 2), "alpha1 %": round(r["α = 1 %"], 2),
+                                               "gain": round(r["α = 1 − α = 0"], 2), "mcnemar_p": r["McNemar p"]}
+            for _, r in table.iterrows()}

@@ -1,0 +1,103 @@
+"""The grid (lrl_utils.grid): the paper's comparison on other networks, from their per-image tables; and the
+FGSM that a grid network's recover stage runs again instead of storing its images."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+from scipy.stats import binomtest
+
+from helpers import REPO
+from lrl_utils import artifacts, eval_indices, fgsm_test_images, load_mnist, predict
+from lrl_utils.defense import attacked_images
+from lrl_utils.grid import grid_table, metrics, readable
+from lrl_utils.layout import PAPER_ATTACK, Project
+from lrl_utils.models import Classifier
+
+
+def _project(tmp_path, edit=lambda s: None) -> Project:
+    settings = yaml.safe_load((REPO / "params.yaml").read_text())
+    settings["data"]["dir"] = str(tmp_path / "mnist")
+    edit(settings)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
+    return Project(tmp_path / "params.yaml")
+
+
+def test_the_attack_run_again_is_the_one_the_attack_stage_stored(tmp_path, mnist_source):
+    """A grid network's images come from the same function as attack.pt: with Model A, the committed file."""
+    stored = artifacts.load_attack(REPO / "results/attack/attack.pt")
+    x_test, y_test = load_mnist(tmp_path / "mnist", train=False, source=mnist_source)
+    classifier = artifacts.load_classifier(REPO / "models/classifiers/model_a.pt")
+    again = fgsm_test_images(classifier, x_test, y_test, eps=0.7, images=1000, seed=0)
+    assert list(again) == list(stored)
+    for key in ("indices", "labels", "x_clean", "pred_clean"):
+        assert torch.equal(again[key], stored[key]), key
+    # x_adv: sign(grad) could flip where a gradient is ~0 on another CPU; on this one every pixel agrees
+    assert (again["x_adv"] != stored["x_adv"]).float().mean() < 1e-4
+    assert (again["pred_adv"] != stored["pred_adv"]).sum() <= 1
+    assert again["eps"] == stored["eps"] == 0.7
+
+
+def test_a_grid_network_is_attacked_again_with_its_own_classifier(tmp_path, mnist_source, monkeypatch):
+    project = _project(tmp_path)
+    monkeypatch.chdir(tmp_path)  # the project's paths are relative to its root
+    load_mnist(tmp_path / "mnist", train=False, source=mnist_source)  # the data stage's folder
+    torch.manual_seed(0)
+    classifier = Classifier("model_d").eval()
+    attack = project.attack("model_d")
+    images = attacked_images(project, attack, classifier)
+    assert torch.equal(images["indices"], eval_indices(10000, 1000, 0))
+    assert images["eps"] == 0.7 and not (tmp_path / attack.folder).exists()  # nothing stored
+    assert (images["x_adv"] - images["x_clean"]).abs().max() <= 0.7 + 1e-6
+    assert torch.equal(images["pred_adv"], predict(classifier, images["x_adv"]))
+    with pytest.raises(FileNotFoundError, match="results/attack/attack.pt not found"):
+        attacked_images(project, project.attack(PAPER_ATTACK), classifier)  # stored: read, never recomputed
+
+
+def _write(folder, labels, right, pred_adv_right):
+    folder.mkdir(parents=True)
+    labels = np.asarray(labels)
+    wrong = (labels + 1) % 10
+    pd.DataFrame({"index": np.arange(100, 100 + len(labels)), "label": labels, "pred_clean": labels,
+                  "pred_adv": np.where(pred_adv_right, labels, wrong), "pred_defended": np.where(right, labels, wrong),
+                  "reconstruction_mse": 0.1, "restriction": 0.2}).to_csv(folder / "per_image.csv", index=False)
+
+
+def test_each_network_and_lr_gets_accuracies_the_gain_and_mcnemar(tmp_path):
+    project = _project(tmp_path)
+    n, rng = 40, np.random.default_rng(0)
+    labels = rng.integers(0, 10, n)
+    truth = {}
+    for attack in (PAPER_ATTACK, "model_d"):
+        for variant in project.grid_variants:
+            right = rng.random(n) < (0.4 if "alpha0" in variant or variant == "defensegan" else 0.7)
+            truth[attack, variant] = right
+            _write(tmp_path / project.recovery_dir(attack, variant), labels, right, np.arange(n) < 3)
+    table = grid_table(project, root=tmp_path)
+    assert list(zip(table.network, table.classifier, table.lr)) == [
+        ("paper", "model_a", 0.001), ("paper", "model_a", 0.1), ("model_d", "model_d", 0.001), ("model_d", "model_d", 0.1)]
+    row = table.iloc[2]  # model_d at the paper's lr: defensegan against lrl
+    right0, right1 = truth["model_d", "defensegan"], truth["model_d", "lrl"]
+    assert row["α = 0 %"] == pytest.approx(100 * right0.mean()) and row["α = 1 %"] == pytest.approx(100 * right1.mean())
+    assert row["α = 1 − α = 0"] == pytest.approx(100 * (right1.mean() - right0.mean()))
+    assert row["no defense %"] == pytest.approx(100 * 3 / n) and row["clean %"] == 100 and row["images"] == n
+    gained, lost = int((right1 & ~right0).sum()), int((right0 & ~right1).sum())
+    assert row["McNemar p"] == pytest.approx(binomtest(gained, gained + lost, 0.5).pvalue)
+    assert row["α = 0 low %"] < row["α = 0 %"] < row["α = 0 high %"]
+    shown = readable(table)
+    assert shown.loc[2, "α = 1 %"].startswith(f"{row['α = 1 %']:.1f} (") and shown.loc[2, "recovery lr"] == "0.001"
+    assert metrics(table)["model_d/lr_0.1"]["gain"] == round(table.iloc[3]["α = 1 − α = 0"], 2)
+
+
+def test_a_network_run_on_other_images_is_refused(tmp_path):
+    project = _project(tmp_path)
+    for attack in (PAPER_ATTACK, "model_d"):
+        for variant in project.grid_variants:
+            _write(tmp_path / project.recovery_dir(attack, variant), [1, 2, 3], [True] * 3, [False] * 3)
+    table = pd.read_csv(tmp_path / "results/grid/model_d/lrl/per_image.csv")
+    table.assign(index=table["index"] + 1).to_csv(tmp_path / "results/grid/model_d/lrl/per_image.csv", index=False)
+    with pytest.raises(ValueError, match="'defensegan' and 'lrl' were evaluated on different images"):
+        grid_table(project, root=tmp_path)
+    (tmp_path / "results/grid/model_d/lrl/per_image.csv").unlink()
+    with pytest.raises(FileNotFoundError, match=r"dvc repro recover_grid"):
+        grid_table(project, root=tmp_path)
