@@ -15,10 +15,11 @@ from lrl_utils.layout import PAPER_ATTACK, Project
 from lrl_utils.models import Classifier
 
 
-def _project(tmp_path, edit=lambda s: None) -> Project:
+def _project(tmp_path) -> Project:
+    """params.yaml with one grid network, model_d, and MNIST under ``tmp_path``."""
     settings = yaml.safe_load((REPO / "params.yaml").read_text())
     settings["data"]["dir"] = str(tmp_path / "mnist")
-    edit(settings)
+    settings["grid"]["networks"] = {"model_d": {"classifier": "model_d", "generator": "dcgan"}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     return Project(tmp_path / "params.yaml")
 
