@@ -58,6 +58,12 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
                           "images": r["images"]} for _, r in table.iterrows()])
 
 
+def save(table: pd.DataFrame, out_dir) -> None:
+    """grid.csv (percentages to 4 decimals, McNemar's p unrounded: it can be 1e-13) and metrics.json."""
+    artifacts.write_csv(table.round(4).assign(**{"McNemar p": table["McNemar p"]}), f"{out_dir}/grid.csv")
+    artifacts.write_json(metrics(table), f"{out_dir}/metrics.json")
+
+
 def metrics(table: pd.DataFrame) -> dict:
     """What `metrics.json` keeps: per network and lr, the two defended accuracies, the gain and p."""
     return {f"{r['network']}/lr_{r['lr']:g}": {"alpha0 %": round(r["α = 0 %"], 2), "alpha1 %": round(r["α = 1 %"], 2),

@@ -161,7 +161,7 @@ def grid_accuracy(table: pd.DataFrame, path=None):
     undefended accuracy as a black tick, McNemar's p above each group (rows of grid.grid_table)."""
     labels = [f"{r.classifier}\n{r.generator}, lr {r.lr:g}" for r in table.itertuples()]
     x = np.arange(len(table))
-    fig, ax = plt.subplots(figsize=(max(6.4, 1.2 * len(table)), 3.8))
+    fig, ax = plt.subplots(figsize=(max(6.4, 1.45 * len(table)), 3.8))
     for offset, name in [(-0.2, "α = 0"), (0.2, "α = 1")]:
         err = [table[f"{name} %"] - table[f"{name} low %"], table[f"{name} high %"] - table[f"{name} %"]]
         ax.bar(x + offset, table[f"{name} %"], 0.4, yerr=err, capsize=3, label=name)

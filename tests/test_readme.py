@@ -51,6 +51,15 @@ def _claims() -> list[tuple[str, str]]:
     loss = 100 * (metrics["defensegan_accuracy"] - metrics["lrl_accuracy"])
     adaptive = {name: pd.read_csv(RESULTS / f"adaptive/{name}/results.csv").set_index("target")["PGD / BPDA %"]
                 for name in ("eot", "known_seed")}
+    grid = pd.read_csv(RESULTS / "grid_summary/grid.csv").set_index(["network", "lr"])
+    networks = {"model_d": "Model D", "model_a_no_dropout": "Model A without dropout", "model_b": "Model B"}
+
+    def paper_lr(network):
+        row = grid.loc[(network, 0.001)]
+        p = row["McNemar p"]
+        return f"{networks[network]} {row['α = 0 %']:.1f} % → {row['α = 1 %']:.1f} % (p = {p:.2g})"
+
+    lr_0p1 = grid.loc[[(network, 0.1) for network in networks]]
     return [
         ("verdict: loss", f"by {loss:.1f} points,\np = {_scientific(metrics['mcnemar_p_value'])}"),
         ("verdict: gain at lr 0.1", f"raises it by {gain_lr:.1f} points"),
@@ -94,6 +103,11 @@ def _claims() -> list[tuple[str, str]]:
         ("finding 6: crossing", crossing()),
         ("finding 7: EOT", f"takes α = 0 to {adaptive['eot']['defensegan']:.1f} % and α = 1 to "
                            f"{adaptive['eot']['lrl']:.1f} %"),
+        *[(f"finding 8: {network}", paper_lr(network)) for network in networks],
+        ("finding 8: lr 0.1", "by " + ", ".join(f"{g:.1f}" for g in lr_0p1["α = 1 − α = 0"][:-1]) + " and "
+                              f"{lr_0p1['α = 1 − α = 0'].iloc[-1]:.1f} points (p ≤ {_scientific(lr_0p1['McNemar p'].max())})"),
+        ("finding 8: model D", f"({fragile.loc['model_d', 'FGSM 0.7 %']:.1f} % under FGSM without defense) and is "
+                               f"defended to only {grid.loc[('model_d', 0.001), 'α = 0 %']:.1f} %"),
         ("finding 7: known seed", f"seed to {adaptive['known_seed']['defensegan']:.1f} %\nand "
                                   f"{adaptive['known_seed']['lrl']:.1f} %"),
     ]
