@@ -52,12 +52,14 @@ def _claims() -> list[tuple[str, str]]:
     adaptive = {name: pd.read_csv(RESULTS / f"adaptive/{name}/results.csv").set_index("target")["PGD / BPDA %"]
                 for name in ("eot", "known_seed")}
     grid = pd.read_csv(RESULTS / "grid_summary/grid.csv").set_index(["network", "lr"])
-    networks = {"model_d": "Model D", "model_a_no_dropout": "Model A without dropout", "model_b": "Model B"}
+    networks = {"model_d": "Model D", "model_a_no_dropout": "Model A without dropout", "model_b": "Model B",
+                "model_a_same": "Defense-GAN's Model A"}
 
     def paper_lr(network):
         row = grid.loc[(network, 0.001)]
         p = row["McNemar p"]
-        return f"{networks[network]} {row['α = 0 %']:.1f} % → {row['α = 1 %']:.1f} % (p = {p:.2g})"
+        shown = f"{p:.2g}" if p >= 1e-3 else _scientific(p)
+        return f"{networks[network]} {row['α = 0 %']:.1f} % → {row['α = 1 %']:.1f} % (p = {shown})"
 
     lr_0p1 = grid.loc[[(network, 0.1) for network in networks]]
     return [
