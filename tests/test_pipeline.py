@@ -75,6 +75,11 @@ def test_dvc_repro_runs_every_stage_of_the_quick_profile(tmp_path, mnist_source)
     assert not (project / "results/full_test/lrl/recovery.pt").exists()  # per-restart latents: chunk cache only
     comparison = (project / "results/full_test/summary/comparison.csv").read_text().splitlines()
     assert len(comparison) == 1 + 3  # no defense and the two paper variants
+    # A grid network attacks its classifier again: with the paper's own pair, the paper attack's recoveries.
+    for variant in ("defensegan", "lrl"):
+        again = (project / f"results/grid/model_a_dcgan/{variant}/per_image.csv").read_bytes()
+        assert again == (project / f"results/recover/{variant}/per_image.csv").read_bytes(), variant
+    assert len((project / "results/grid_summary/grid.csv").read_text().splitlines()) == 1 + 2 * 2
 
 
 def _assert_every_drawing_cell_shows_its_figure(executed_dir, n_stages):
