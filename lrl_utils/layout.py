@@ -229,11 +229,14 @@ class Project:
     # --- names
     def _check_names(self) -> None:
         settings, where = self.settings, self.settings_path
-        for key, names in [("attack.classifier", "classifiers"), ("recover.generator", "generators")]:
-            section, entry = key.split(".")
-            if settings[section][entry] not in settings[names]:
-                raise ValueError(f"{where}: {key} {settings[section][entry]!r} is not under `{names}:` "
-                                 f"({', '.join(settings[names])})")
+        # Every network a run names: the paper's pair, and each grid network's.
+        networks = [("attack.classifier", settings["attack"]["classifier"], "classifiers"),
+                    ("recover.generator", settings["recover"]["generator"], "generators")]
+        networks += [(f"grid.networks.{name}.{role}", pair[role], f"{role}s")
+                     for name, pair in settings["grid"]["networks"].items() for role in ("classifier", "generator")]
+        for key, value, names in networks:
+            if value not in settings[names]:
+                raise ValueError(f"{where}: {key} {value!r} is not under `{names}:` ({', '.join(settings[names])})")
         clash = {PAPER_ATTACK, FULL_TEST_ATTACK} & set(settings["fgsm_sweep"]["magnitudes"])
         if clash:
             raise ValueError(f"{where}: fgsm_sweep.magnitudes may not be named {sorted(clash)} (attack names)")
@@ -241,11 +244,6 @@ class Project:
             settings["grid"]["networks"])
         if clash:
             raise ValueError(f"{where}: grid.networks may not be named {sorted(clash)} (attack names)")
-        for name, pair in settings["grid"]["networks"].items():
-            for role, names in [("classifier", "classifiers"), ("generator", "generators")]:
-                if pair[role] not in settings[names]:
-                    raise ValueError(f"{where}: grid.networks.{name}.{role} {pair[role]!r} is not under `{names}:` "
-                                     f"({', '.join(settings[names])})")
         if EOT_ATTACKER in settings["adaptive"]["attackers"]:
             raise ValueError(f"{where}: adaptive.attackers may not be named {EOT_ATTACKER!r} (adaptive.eot's name)")
         pairs = [*settings["adaptive"]["pairs"], *settings["adaptive"]["eot"]["pairs"]]

@@ -56,7 +56,7 @@ def _pairs(key, v):  # [[a, b], ...]: a compared with b
     if not isinstance(v, list) or not v or not all(isinstance(p, list) and len(p) == 2 for p in v):
         raise ValueError(f"{key} must be a list of [variant, variant] pairs; got {v!r}")
     for pair in v:
-        _names(key, pair)
+        _pair(key, pair)
 
 
 def _pair(key, v):  # [a, b]: two distinct variants
