@@ -9,7 +9,7 @@ import torch
 
 from .checks import check_number
 from .evaluation import accuracy_ci, mcnemar_exact
-from .recovery import initial_latents, select_restarts
+from .recovery import initial_latents, moved_from_init, select_restarts
 from .reporting import load_variant, paired_correct, read_settings
 from .training import predict
 
@@ -117,8 +117,7 @@ def latent_movement(recovery: dict, image_ids, seed: int) -> dict:
     """How far the kept latents moved from their restart's initial value (recomputed from the seed)."""
     restart_z = recovery["restart_z"]
     init = initial_latents(seed, image_ids, restart_z.shape[1], restart_z.shape[2])
-    rows = torch.arange(len(restart_z))
-    moved = recovery["z"] - init[rows, recovery["best_restart"]]
+    moved = moved_from_init(recovery["z"], recovery["best_restart"], restart_z, image_ids, seed)
     return {"mean L2 distance to init": moved.norm(dim=1).mean().item(),
             "mean |element change|": moved.abs().mean().item(),
             "max |element change|": moved.abs().max().item(),

@@ -24,6 +24,7 @@ MADE_BY = {
     "sweep recovery": ("recover_sweep", "notebooks/04_recover_latents.ipynb"),
     "full test recovery": ("recover_full_test", "notebooks/04_recover_latents.ipynb"),
     "grid recovery": ("recover_grid", "notebooks/04_recover_latents.ipynb"),
+    "map recovery": ("recover_map", "notebooks/04_recover_latents.ipynb"),
 }
 
 

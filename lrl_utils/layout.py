@@ -12,7 +12,9 @@ of `fgsm_sweep.magnitudes` (the paper's `defenses` on a subset of the paper atta
 "full_test" (the `defenses` on every test image). Their folders keep the paths of the committed results.
 Beyond them, one attack per entry of `grid.networks`: its classifier attacked on the paper attack's images,
 its generator inverting them, for each variant of `grid.pairs`. Those images are not stored: FGSM takes
-seconds, so the recover stage attacks again (its tables hold what the classifier predicted).
+seconds, so the recover stage attacks again (its tables hold what the classifier predicted). Last,
+"lr_alpha_map": the same for the network of section `lr_alpha_map`, on the first `images` of the draw,
+recovered once per cell of its lr x alpha map (`lr_alpha_map.variant` with that lr and alpha).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from .settings import load
 
 PAPER_ATTACK = "paper"  # section `attack` of the settings
 FULL_TEST_ATTACK = "full_test"  # section `full_test`
+MAP_ATTACK = "lr_alpha_map"  # section `lr_alpha_map`
 EOT_ATTACKER = "eot"  # section `adaptive.eot`; the other attackers are `adaptive.attackers`
 CACHE = ".cache"  # not in git: the chunks of interrupted or shared runs
 
@@ -55,6 +58,7 @@ class Recovery:
     settings: dict
     folder: str
     save_recovery: bool  # False: per-restart latents stay in the chunk cache (the full test set: 10000 images)
+    save_movement: bool = False  # True: movement.csv, how far each kept latent moved from its init (the map)
 
 
 class Project:
@@ -104,6 +108,11 @@ class Project:
         return f"{self.results_dir}/generators/{self.generator_name(name)}"
 
     @property
+    def feature_net_path(self) -> str:
+        """The MNIST network whose features the generator measures use (`generator_quality.features`)."""
+        return f"{self.root}models/feature_net.pt"
+
+    @property
     def latent_dim(self) -> int:
         """The recovered generator's."""
         return self.settings["generators"][self.generator_name()]["latent_dim"]
@@ -131,6 +140,9 @@ class Project:
                            *[f"{self.full_test_dir}/attack"] * 2, self.full_test_dir, **networks))
         runs += [Attack(name, eps, attack["eval_images"], seed, *[f"{self.grid_dir}/{name}"] * 3, **pair, stored=False)
                  for name, pair in self.settings["grid"]["networks"].items()]
+        lr_alpha_map = self.settings["lr_alpha_map"]
+        runs.append(Attack(MAP_ATTACK, eps, lr_alpha_map["images"], seed, *[self.map_dir] * 3, stored=False,
+                           classifier=lr_alpha_map["classifier"], generator=lr_alpha_map["generator"]))
         return {run.name: run for run in runs}
 
     def attack(self, name: str) -> Attack:
@@ -155,6 +167,20 @@ class Project:
         """The variants of `grid.pairs`, each once, in their order."""
         return list(dict.fromkeys(v for pair in self.settings["grid"]["pairs"] for v in pair))
 
+    @property
+    def map_dir(self) -> str:
+        """One folder per cell of the lr x alpha map (its recovery)."""
+        return f"{self.results_dir}/lr_alpha_map"
+
+    @property
+    def map_cells(self) -> dict[str, dict]:
+        """Each cell of the lr x alpha map, named by its lr and alpha (lr0.01_alpha0.3), lr-major: the
+        settings of variant `lr_alpha_map.variant` with that lr and alpha."""
+        lr_alpha_map = self.settings["lr_alpha_map"]
+        base = self.settings["variants"][lr_alpha_map["variant"]]
+        return {map_cell_name(lr, alpha): {**base, "lr": float(lr), "alpha": float(alpha)}
+                for lr in lr_alpha_map["lrs"] for alpha in lr_alpha_map["alphas"]}
+
     # --- recoveries
     @property
     def defenses(self) -> list[str]:
@@ -171,13 +197,16 @@ class Project:
 
     def recoveries(self, attack_name: str | None = None, variant_name: str | None = None) -> list[Recovery]:
         """Every (attack, variant) pair of the settings, or those of one attack and/or one variant."""
-        variants, attacks = self.settings["variants"], self.attacks()
+        variants, attacks, cells = self.settings["variants"], self.attacks(), self.map_cells
         recovered = {name: variants if name == PAPER_ATTACK else self.defenses if attack.stored else self.grid_variants
                      for name, attack in attacks.items()}
+        recovered[MAP_ATTACK] = cells
         # Per-restart latents (recovery.pt) are kept for the 1000-image runs the analyses read, not for the
-        # full test set's (150 MB) nor for the grid's: their per-image tables are what is compared.
-        pairs = [Recovery(attack, variant, variants[variant], f"{attack.recoveries_dir}/{variant}",
-                          save_recovery=attack.stored and name != FULL_TEST_ATTACK)
+        # full test set's (150 MB), the grid's nor the map's: their per-image tables are what is compared;
+        # the map keeps how far z moved instead (movement.csv), which its heatmaps set beside accuracy.
+        pairs = [Recovery(attack, variant, cells[variant] if name == MAP_ATTACK else variants[variant],
+                          f"{attack.recoveries_dir}/{variant}", save_recovery=attack.stored and name != FULL_TEST_ATTACK,
+                          save_movement=name == MAP_ATTACK)
                  for name, attack in attacks.items() for variant in recovered[name]]
         if attack_name is not None:
             _known(attack_name, attacks, "attack_name", "an attack")
@@ -234,13 +263,15 @@ class Project:
                     ("recover.generator", settings["recover"]["generator"], "generators")]
         networks += [(f"grid.networks.{name}.{role}", pair[role], f"{role}s")
                      for name, pair in settings["grid"]["networks"].items() for role in ("classifier", "generator")]
+        networks += [(f"lr_alpha_map.{role}", settings["lr_alpha_map"][role], f"{role}s")
+                     for role in ("classifier", "generator")]
         for key, value, names in networks:
             if value not in settings[names]:
                 raise ValueError(f"{where}: {key} {value!r} is not under `{names}:` ({', '.join(settings[names])})")
-        clash = {PAPER_ATTACK, FULL_TEST_ATTACK} & set(settings["fgsm_sweep"]["magnitudes"])
+        clash = {PAPER_ATTACK, FULL_TEST_ATTACK, MAP_ATTACK} & set(settings["fgsm_sweep"]["magnitudes"])
         if clash:
             raise ValueError(f"{where}: fgsm_sweep.magnitudes may not be named {sorted(clash)} (attack names)")
-        clash = {PAPER_ATTACK, FULL_TEST_ATTACK, *settings["fgsm_sweep"]["magnitudes"]} & set(
+        clash = {PAPER_ATTACK, FULL_TEST_ATTACK, MAP_ATTACK, *settings["fgsm_sweep"]["magnitudes"]} & set(
             settings["grid"]["networks"])
         if clash:
             raise ValueError(f"{where}: grid.networks may not be named {sorted(clash)} (attack names)")
@@ -249,17 +280,33 @@ class Project:
         pairs = [*settings["adaptive"]["pairs"], *settings["adaptive"]["eot"]["pairs"]]
         alpha_pairs = {f"headline.pairs.{name}": pair for name, pair in settings["headline"]["pairs"].items()}
         alpha_pairs.update({f"grid.pairs {pair}": pair for pair in settings["grid"]["pairs"]})
-        for key, names in [("defenses", settings["defenses"]), ("adaptive pairs", [v for p in pairs for v in p]),
+        for key, names in [("defenses", settings["defenses"]), ("lr_alpha_map.variant", [settings["lr_alpha_map"]["variant"]]), ("adaptive pairs", [v for p in pairs for v in p]),
                            ("headline.pairs", [v for p in settings["headline"]["pairs"].values() for v in p]),
                            ("grid.pairs", [v for p in settings["grid"]["pairs"] for v in p])]:
             unknown = sorted(set(names) - set(settings["variants"]))
             if unknown:
                 raise ValueError(f"{where}: {key} name {unknown}, which are not under `variants:`")
+        lr_alpha_map = settings["lr_alpha_map"]
+        names = [map_cell_name(lr, alpha) for lr in lr_alpha_map["lrs"] for alpha in lr_alpha_map["alphas"]]
+        if len(set(names)) < len(names):
+            raise ValueError(f"{where}: lr_alpha_map.lrs {lr_alpha_map['lrs']} and alphas {lr_alpha_map['alphas']} "
+                             f"name a cell twice (cells are named by the values to 6 digits): give distinct values")
+        if 0 not in lr_alpha_map["alphas"]:
+            raise ValueError(f"{where}: lr_alpha_map.alphas {lr_alpha_map['alphas']} must include 0: each alpha's "
+                             f"gain is measured against alpha 0 at the same lr")
+        if settings["variants"][lr_alpha_map["variant"]]["restriction"] == "sphere":
+            raise ValueError(f"{where}: lr_alpha_map.variant {lr_alpha_map['variant']!r} has restriction 'sphere', "
+                             f"which has no term for the map's alphas to weigh; name a variant with a loss term")
         for key, pair in alpha_pairs.items():
             alphas = [settings["variants"][variant]["alpha"] for variant in pair]
             if alphas != [0, 1]:
                 raise ValueError(f"{where}: {key} fills the table's α = 0 and α = 1 columns, in that order; "
                                  f"{pair} have alpha {alphas}")
+
+
+def map_cell_name(lr: float, alpha: float) -> str:
+    """A cell of the lr x alpha map: lr0.001_alpha0.3."""
+    return f"lr{lr:g}_alpha{alpha:g}"
 
 
 def _known(name, names, argument: str, what: str) -> str:

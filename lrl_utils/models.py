@@ -57,6 +57,18 @@ def _model_d() -> nn.Sequential:
     )
 
 
+def _small_convnet() -> nn.Sequential:
+    """A small MNIST convnet (two 3x3 convolutions with max-pooling, a 128-unit layer): not a classifier under
+    attack, but the feature space of the generator measures (its 128-d penultimate layer)."""
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),    # 28 -> 14
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # 14 -> 7
+        nn.Flatten(),
+        nn.Linear(64 * 7 * 7, 128), nn.ReLU(),
+        nn.Linear(128, 10),
+    )
+
+
 # The classifiers a settings file may name (`classifiers.<name>.architecture`). Dropout rates are those the
 # architectures' names carry in the literature (the share dropped).
 CLASSIFIER_ARCHITECTURES = {
@@ -66,6 +78,7 @@ CLASSIFIER_ARCHITECTURES = {
     "model_b": _model_b,
     "model_c": _model_c,
     "model_d": _model_d,
+    "small_convnet": _small_convnet,
 }
 
 

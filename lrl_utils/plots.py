@@ -175,6 +175,55 @@ def grid_accuracy(table: pd.DataFrame, path=None):
     return _finish(fig, path)
 
 
+def lr_alpha_heatmaps(table: pd.DataFrame, path=None):
+    """Three heatmaps over recovery lr (rows) x alpha (columns), rows of lr_alpha_map.map_table: defended
+    accuracy, alpha's gain over alpha 0 at the same lr (McNemar's p in each cell), and how far the kept
+    latents moved from their init (mean L2 distance)."""
+    lrs, alphas = sorted(table.lr.unique()), sorted(table.alpha.unique())
+    grid = lambda column: table.pivot(index="lr", columns="alpha", values=column).loc[lrs, alphas].to_numpy()
+    gain = grid("gain over α 0")
+    panels = [("defended accuracy (%)", grid("accuracy %"), "viridis", None, "{:.1f}"),
+              ("α's gain over α = 0 (points), McNemar p", gain, "RdBu", max(1.0, np.nanmax(np.abs(gain))), "{:+.1f}"),
+              ("mean L2 distance z moved from its init", grid("mean L2 moved"), "magma", None, "{:.2f}")]
+    p = grid("McNemar p")
+    fig, axes = plt.subplots(1, 3, figsize=(14, 0.55 * len(lrs) + 2.2))
+    for ax, (title, values, cmap, limit, fmt) in zip(axes, panels):
+        image = ax.imshow(values, cmap=cmap, aspect="auto",
+                          **({"vmin": -limit, "vmax": limit} if limit else {}))
+        for (i, j), value in np.ndenumerate(values):
+            text = fmt.format(value) + (f"\np {p[i, j]:.2g}" if limit and not np.isnan(p[i, j]) else "")
+            shade = image.norm(value)  # white text on the colormap's dark end(s)
+            dark = abs(shade - 0.5) > 0.3 if limit else shade < 0.5
+            ax.text(j, i, text, ha="center", va="center", fontsize=7, color="white" if dark else "black")
+        ax.set_xticks(range(len(alphas)), [f"{a:g}" for a in alphas]), ax.set_xlabel("α")
+        ax.set_yticks(range(len(lrs)), [f"{lr:g}" for lr in lrs]), ax.set_ylabel("recovery lr")
+        ax.set_title(title, fontsize=9)
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def generator_quality(table: pd.DataFrame, path=None):
+    """Rows of the generator measures (generator_quality.quality_row): FID (lower is better), precision and
+    recall, and the attacked classifier's accuracy on the inverted clean images (95 % CI bars)."""
+    names, x = table["generator"].tolist(), np.arange(len(table))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    axes[0].bar(x, table["FID"], color="tab:gray"), axes[0].set_title("FID (lower is better)", fontsize=9)
+    for offset, name in [(-0.2, "precision"), (0.2, "recall")]:
+        axes[1].bar(x + offset, table[name], 0.4, label=name)
+    axes[1].set_ylim(0, 1.05), axes[1].legend(fontsize=8), axes[1].set_title("precision and recall (k-NN)", fontsize=9)
+    inverted = table.dropna(subset=["inversion accuracy %"])
+    xi = x[table["inversion accuracy %"].notna().to_numpy()]
+    err = [inverted["inversion accuracy %"] - inverted["inversion low %"],
+           inverted["inversion high %"] - inverted["inversion accuracy %"]]
+    axes[2].bar(xi, inverted["inversion accuracy %"], yerr=err, capsize=3, color="tab:green")
+    axes[2].set_ylim(0, 105), axes[2].set_title("accuracy on inverted clean images (%)", fontsize=9)
+    for ax in axes:
+        ax.set_xticks(x, names, fontsize=7, rotation=15), ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
 def accuracy_by_digit(table: pd.DataFrame, path=None):
     """Accuracy (95 % CI bars) per true digit, one group of bars per digit and one bar per defense
     (rows of full_test.accuracy_by_group with group "digit")."""

@@ -64,6 +64,13 @@ def initial_latents(seed: int, image_ids, restarts: int, latent_dim: int) -> tor
     return z
 
 
+def moved_from_init(z: torch.Tensor, best_restart: torch.Tensor, restart_z: torch.Tensor, image_ids,
+                    seed: int) -> torch.Tensor:
+    """Each kept latent minus the init of the restart it came from [N, d] (inits recomputed from ``seed``)."""
+    init = initial_latents(seed, image_ids, restart_z.shape[1], restart_z.shape[2])
+    return z - init[torch.arange(len(z)), best_restart]
+
+
 def select_restarts(reconstruction_mse, restriction, alpha: float, select: str) -> torch.Tensor:
     """Index of the kept restart per image: lowest MSE (Defense-GAN) or lowest total loss (author's code)."""
     check_choice("select", select, SELECT_RULES)

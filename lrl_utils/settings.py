@@ -65,6 +65,17 @@ def _pair(key, v):  # [a, b]: two distinct variants
     _names(key, v)
 
 
+def _values(low_open):  # a list of distinct numbers >= 0 (> 0 if low_open): the axes of lr_alpha_map
+    def check(key, v):
+        if not isinstance(v, list) or not v:
+            raise ValueError(f"{key} must be a non-empty list of numbers; got {v!r}")
+        for i, value in enumerate(v):
+            check_number(f"{key}[{i}]", value, low=0, low_open=low_open)
+        if len(set(v)) < len(v):
+            raise ValueError(f"{key} must not repeat a value; got {v!r}")
+    return check
+
+
 def _flag(key, v):
     if not isinstance(v, bool):
         raise ValueError(f"{key} must be true or false; got {v!r}")
@@ -99,6 +110,12 @@ SCHEMA = {
     "defenses": _names,
     "headline": {"pairs": ("names", _pair)},
     "grid": {"networks": ("names", {"classifier": _text, "generator": _text}), "pairs": _pairs},
+    "lr_alpha_map": {"classifier": _text, "generator": _text, "images": _int(1, TEST_IMAGES), "variant": _text,
+                     "lrs": _values(low_open=True), "alphas": _values(low_open=False)},
+    "generator_quality": {"features": {"architecture": _choice(CLASSIFIER_ARCHITECTURES), "epochs": _int(1),
+                                       "batch_size": _int(1), "lr": _real(0, low_open=True), "train_limit": _int()},
+                          "samples": _int(2, TEST_IMAGES), "neighbours": _int(1),
+                          "inversion": {"images": _int(1, TEST_IMAGES), "steps": _int(1), "lr": _real(0, low_open=True)}},
     "variants": ("names", VARIANT),
 }
 

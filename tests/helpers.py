@@ -24,3 +24,18 @@ class TinyGenerator(nn.Module):
 
     def forward(self, z):
         return torch.tanh(self.bn(self.linear(z))).view(-1, 1, 4, 4)
+
+
+def tiny_attack(n: int, first_index: int, noise: float = 0.0):
+    """A tiny generator, a linear 3-class classifier and an attack dict of ``n`` of the generator's own images
+    (test-set indices from ``first_index``), "attacked" by seeded Gaussian ``noise``: what evaluate_defense takes."""
+    from lrl_utils import predict
+    generator = TinyGenerator().eval()
+    torch.manual_seed(0)
+    classifier = nn.Sequential(nn.Flatten(), nn.Linear(16, 3)).eval()
+    x = generator(torch.randn(n, 8, generator=torch.Generator().manual_seed(3))).detach()
+    labels = predict(classifier, x)
+    x_adv = (x + noise * torch.randn(x.shape, generator=torch.Generator().manual_seed(4))).clamp(-1, 1)
+    attack = {"indices": torch.arange(first_index, first_index + n), "labels": labels, "pred_clean": labels,
+              "pred_adv": predict(classifier, x_adv), "x_clean": x, "x_adv": x_adv}
+    return generator, classifier, attack

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import torch
 
-from helpers import TinyGenerator
-from lrl_utils import accuracy_ci, mcnemar_exact, predict
+from helpers import tiny_attack
+from lrl_utils import accuracy_ci, mcnemar_exact
 from lrl_utils.ablations import ablation_groups, reselect, reselection_table, runs_table
 from lrl_utils.defense import evaluate_defense
 
@@ -26,14 +26,7 @@ VARIANTS = {
 def recovered(tmp_path_factory):
     """Every variant above recovered by the pipeline's own evaluate_defense, on a tiny generator."""
     out = tmp_path_factory.mktemp("recover")
-    generator = TinyGenerator().eval()
-    torch.manual_seed(0)
-    classifier = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3)).eval()
-    x = generator(torch.randn(30, 8, generator=torch.Generator().manual_seed(3))).detach()
-    labels = predict(classifier, x)
-    x_adv = (x + 0.3 * torch.randn(x.shape, generator=torch.Generator().manual_seed(4))).clamp(-1, 1)
-    attack = {"indices": torch.arange(100, 130), "labels": labels, "pred_clean": labels,
-              "pred_adv": predict(classifier, x_adv), "x_clean": x, "x_adv": x_adv}
+    generator, classifier, attack = tiny_attack(30, first_index=100, noise=0.3)
     for name, variant in VARIANTS.items():
         evaluate_defense(classifier, generator, attack, out / name, resume_dir=out.parent / "cache",
                          chunk_images=10, steps=20, restarts=3, seed=0, progress=False,

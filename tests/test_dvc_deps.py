@@ -1,6 +1,6 @@
-"""Every DVC stage lists, among its deps, each lrl_utils module its command runs: the modules its notebook
-(or `python -m` module) imports, and everything those import in turn. A missing one would let `dvc status`
-say "up to date" after a change that alters the stage's outputs."""
+"""Every DVC stage lists, among its deps, the notebook it executes and each lrl_utils module its command
+runs: the modules its notebook (or `python -m` module) imports, and everything those import in turn. A
+missing one would let `dvc status` say "up to date" after a change that alters the stage's outputs."""
 import ast
 import json
 import re
@@ -110,6 +110,8 @@ STAGES = _stages()
 
 @pytest.mark.parametrize("name, cmd, deps", STAGES, ids=[s[0] for s in STAGES])
 def test_stage_deps_cover_every_module_its_command_runs(name, cmd, deps):
+    executed = [n for n in re.findall(r"(?<![\w/])(notebooks/[\w.-]+\.ipynb)", cmd) if n not in deps]
+    assert not executed, f"dvc.yaml: stage {name} executes {executed} but does not list it under deps"
     missing = missing_deps(cmd, deps)
     assert not missing, f"dvc.yaml: stage {name} runs {missing} but does not list them under deps"
     # Nor more: a module the stage never runs would make an edit to it rerun the stage for nothing.

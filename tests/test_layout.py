@@ -10,7 +10,7 @@ import yaml
 from dvc.repo import Repo
 
 from helpers import REPO
-from lrl_utils.layout import FULL_TEST_ATTACK, PAPER_ATTACK, Project
+from lrl_utils.layout import FULL_TEST_ATTACK, MAP_ATTACK, PAPER_ATTACK, Project
 
 DVC = str(Path(sys.executable).with_name("dvc"))
 
@@ -31,14 +31,17 @@ def _settings_copy(tmp_path, edit, source="params.yaml"):
 def test_the_paper_settings_name_every_run_once(paper):
     settings = paper.settings
     assert list(paper.attacks()) == [PAPER_ATTACK, *settings["fgsm_sweep"]["magnitudes"], FULL_TEST_ATTACK,
-                                     *settings["grid"]["networks"]]
+                                     *settings["grid"]["networks"], MAP_ATTACK]
     assert paper.attack(PAPER_ATTACK).path == "results/attack/attack.pt"
     assert (paper.attack("eps_0p3").eps, paper.attack("eps_0p3").images) == (0.3, settings["fgsm_sweep"]["images"])
     assert paper.attack(FULL_TEST_ATTACK).images == 10000
     recoveries = paper.recoveries()
-    # every variant on the paper attack; the two defenses on each other attack; each grid network's pairs
+    # every variant on the paper attack; the two defenses on each other attack; each grid network's pairs;
+    # each cell of the lr x alpha map
+    lr_alpha_map = settings["lr_alpha_map"]
     assert len(recoveries) == (len(settings["variants"]) + 2 * (len(settings["fgsm_sweep"]["magnitudes"]) + 1)
-                               + 4 * len(settings["grid"]["networks"]))
+                               + 4 * len(settings["grid"]["networks"])
+                               + len(lr_alpha_map["lrs"]) * len(lr_alpha_map["alphas"]))
     assert len({r.folder for r in recoveries}) == len(recoveries)
     lrl = paper.recoveries(PAPER_ATTACK, "lrl")
     assert [(r.folder, r.settings["alpha"], r.save_recovery) for r in lrl] == [("results/recover/lrl", 1.0, True)]
@@ -124,6 +127,14 @@ def test_unknown_names_are_refused_with_the_argument_and_the_known_names(paper):
     (lambda s: s["grid"]["networks"].update(paper={"classifier": "model_a", "generator": "dcgan"}),
      r"grid.networks may not be named \['paper'\]"),
     (lambda s: s["grid"].update(pairs=[["lrl", "defensegan"]]), r"grid.pairs \['lrl', 'defensegan'\] fills"),
+    (lambda s: s["grid"]["networks"].update(lr_alpha_map={"classifier": "model_a", "generator": "dcgan"}),
+     r"grid.networks may not be named \['lr_alpha_map'\]"),
+    (lambda s: s["lr_alpha_map"].update(classifier="model_z"), r"lr_alpha_map.classifier 'model_z' is not under"),
+    (lambda s: s["lr_alpha_map"].update(generator="wgan"), r"lr_alpha_map.generator 'wgan' is not under `generators:`"),
+    (lambda s: s["lr_alpha_map"].update(variant="lrl_typo"), r"lr_alpha_map.variant name \['lrl_typo'\], which are not"),
+    (lambda s: s["lr_alpha_map"].update(variant="sphere"), r"lr_alpha_map.variant 'sphere' has restriction 'sphere'"),
+    (lambda s: s["lr_alpha_map"].update(alphas=[0.3, 1]), r"lr_alpha_map.alphas \[0.3, 1\] must include 0"),
+    (lambda s: s["lr_alpha_map"].update(lrs=[0.001, 0.0010000001]), r"name a cell twice"),
 ])
 def test_settings_that_name_nothing_are_refused(tmp_path, edit, message):
     with pytest.raises(ValueError, match=message):

@@ -15,7 +15,8 @@ QUICK = yaml.safe_load((REPO / "profiles" / "quick.yaml").read_text())
 PAPER = yaml.safe_load((REPO / "params.yaml").read_text())
 
 ORDER = ["01_train_classifier", "02_train_gan", "03_attack_fgsm", "04_recover_latents", "05_analysis",
-         "06_ablations", "07_adaptive_attack", "08_fgsm_sweep", "09_full_test", "10_classifiers", "11_grid"]
+         "06_ablations", "07_adaptive_attack", "08_fgsm_sweep", "09_full_test", "10_classifiers", "11_grid",
+         "12_lr_alpha_map", "13_generator_quality"]
 
 
 def _parameters(path):

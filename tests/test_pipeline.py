@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import yaml
 
 from helpers import REPO
@@ -80,6 +82,20 @@ def test_dvc_repro_runs_every_stage_of_the_quick_profile(tmp_path, mnist_source)
         again = (project / f"results/grid/model_a_dcgan/{variant}/per_image.csv").read_bytes()
         assert again == (project / f"results/recover/{variant}/per_image.csv").read_bytes(), variant
     assert len((project / "results/grid_summary/grid.csv").read_text().splitlines()) == 1 + 2 * 2
+    # The map's cells at the recover stage's settings: the same recovery on a subset of its images (other
+    # chunks, so equal within float rounding), each cell with how far its latents moved.
+    for cell, variant in [("lr0.001_alpha0", "defensegan"), ("lr0.001_alpha1", "lrl"), ("lr0.1_alpha0", "lr_0p1_alpha0"),
+                          ("lr0.1_alpha1", "lr_0p1_alpha1")]:
+        mapped = pd.read_csv(project / f"results/lr_alpha_map/{cell}/per_image.csv")
+        recovered = pd.read_csv(project / f"results/recover/{variant}/per_image.csv").set_index("index")
+        assert len(mapped) == QUICK["lr_alpha_map"]["images"] and set(mapped["index"]) <= set(recovered.index)
+        assert np.allclose(mapped.reconstruction_mse, recovered.loc[mapped["index"], "reconstruction_mse"], rtol=1e-3)
+        moved = pd.read_csv(project / f"results/lr_alpha_map/{cell}/movement.csv")
+        assert moved["index"].tolist() == mapped["index"].tolist() and (moved.l2_moved > 0).all()
+    assert len(pd.read_csv(project / "results/lr_alpha_map_summary/map.csv")) == 4
+    quality = pd.read_csv(project / "results/generator_quality/quality.csv")
+    assert quality.generator.tolist() == ["MNIST training images", *QUICK["generators"]]
+    assert (project / "models/feature_net.pt").is_file()
 
 
 def _assert_every_drawing_cell_shows_its_figure(executed_dir, n_stages):

@@ -40,6 +40,14 @@ def _set(params, dotted, value):
     ("adaptive.eot.keep", "best", "adaptive.eot.keep must be one of 'first_fooled', 'last'"),
     ("generators.dcgan.lr", "0.0002", r"generators.dcgan.lr must be a finite number > 0; got '0.0002' \(str\)"),
     ("classifiers.model_a.architecture", "resnet", "classifiers.model_a.architecture must be one of 'model_a', "),
+    ("lr_alpha_map.lrs", [0.001, 0], r"lr_alpha_map.lrs\[1\] must be a finite number > 0; got 0"),
+    ("lr_alpha_map.lrs", [], "lr_alpha_map.lrs must be a non-empty list of numbers; got \\[\\]"),
+    ("lr_alpha_map.alphas", [0, 1, 1.0], r"lr_alpha_map.alphas must not repeat a value; got \[0, 1, 1.0\]"),
+    ("lr_alpha_map.alphas", [0, "1"], r"lr_alpha_map.alphas\[1\] must be a finite number >= 0; got '1' \(str\)"),
+    ("generator_quality.features.architecture", "vgg", "generator_quality.features.architecture must be one of"),
+    ("generator_quality.samples", 1, "generator_quality.samples must be an integer >= 2 and <= 10000; got 1"),
+    ("generator_quality.inversion.lr", 0, "generator_quality.inversion.lr must be a finite number > 0; got 0"),
+    ("lr_alpha_map.images", 0, "lr_alpha_map.images must be an integer >= 1 and <= 10000; got 0"),
 ])
 def test_a_wrong_value_is_named_by_its_key(key, value, message):
     params = copy.deepcopy(PAPER)
