@@ -8,7 +8,8 @@ from lrl_utils.fragility import fragility_table, summary, undefended_accuracy
 from lrl_utils.models import CLASSIFIER_ARCHITECTURES, Classifier
 
 PARAMETERS = {"model_a": 924_746, "model_a_same": 1_285_194, "model_a_no_dropout": 924_746,
-              "model_b": 710_218, "model_c": 1_387_210, "model_d": 199_210}
+              "model_b": 710_218, "model_c": 1_387_210, "model_d": 199_210,
+              "small_convnet": 320 + 18_496 + 401_536 + 1_290}  # 1*32*9+32, 32*64*9+64, 64*7*7*128+128, 128*10+10
 
 
 @pytest.mark.parametrize("architecture", CLASSIFIER_ARCHITECTURES)
