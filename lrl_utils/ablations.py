@@ -117,7 +117,7 @@ def latent_movement(recovery: dict, image_ids, seed: int) -> dict:
     """How far the kept latents moved from their restart's initial value (recomputed from the seed)."""
     restart_z = recovery["restart_z"]
     init = initial_latents(seed, image_ids, restart_z.shape[1], restart_z.shape[2])
-    moved = moved_from_init(recovery["z"], recovery["best_restart"], restart_z, image_ids, seed)
+    moved = moved_from_init(recovery["z"], recovery["best_restart"], init)
     return {"mean L2 distance to init": moved.norm(dim=1).mean().item(),
             "mean |element change|": moved.abs().mean().item(),
             "max |element change|": moved.abs().max().item(),

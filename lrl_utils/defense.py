@@ -13,7 +13,7 @@ from . import artifacts
 from .attacks import fgsm_test_images
 from .checks import check_choice
 from .data import load_mnist
-from .recovery import moved_from_init
+from .recovery import initial_latents, moved_from_init
 from .reporting import per_image_table, run_info, variant_metrics
 from .resumable import recover_latents_resumable, settings_record
 from .training import predict
@@ -70,6 +70,7 @@ def evaluate_defense(classifier, generator, attack: dict, out_dir, *, resume_dir
 def movement_table(result, image_ids, seed: int) -> pd.DataFrame:
     """One row per image: the L2 distance of its kept latent from that restart's init, and the mean |change|
     of its elements (the init is N(0, I), so its L2 norm is about sqrt(latent_dim))."""
-    moved = moved_from_init(result.z, result.best_restart, result.restart_z, image_ids, seed)
+    init = initial_latents(seed, image_ids, result.restart_z.shape[1], result.restart_z.shape[2])
+    moved = moved_from_init(result.z, result.best_restart, init)
     return pd.DataFrame({"index": torch.as_tensor(image_ids).numpy(), "l2_moved": moved.norm(dim=1).numpy(),
                          "mean_abs_moved": moved.abs().mean(dim=1).numpy()})

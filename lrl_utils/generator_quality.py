@@ -14,10 +14,13 @@ reconstruction MSE and the attacked classifier's accuracy on G(z*).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 from scipy import linalg
 
+from . import artifacts
 from .checks import check_at_least_one
+from .data import eval_indices
 from .evaluation import accuracy_ci
 from .resumable import recover_latents_resumable
 from .training import predict
@@ -97,13 +100,37 @@ def inversion(generator, classifier, x: torch.Tensor, y: torch.Tensor, image_ids
             "inversion W1": result.restriction.mean().item()}, result.x_rec
 
 
-def inversion_settings(settings: dict) -> dict:
-    """recover_latents' settings of the inversion: `generator_quality.inversion`'s steps and lr, the rest of
-    `recover` (restarts, Adam betas, selection, speed options), the seed, and no restriction (alpha 0)."""
-    recover, inversion_run = settings["recover"], settings["generator_quality"]["inversion"]
-    return {"steps": inversion_run["steps"], "lr": inversion_run["lr"], "betas": (recover["beta1"], recover["beta2"]),
-            "restarts": recover["restarts"], "select": recover["select"], "batch_size": recover["batch_size"],
-            "compile": recover["compile"], "precision": recover["precision"], "seed": settings["seed"],
+def measure(project, feature_net, x_train, x_test, y_test, device="cpu") -> tuple[pd.DataFrame, dict]:
+    """Notebook 13's table: MNIST's training images against its test images (the floor), then each generator
+    of `generators`: its samples' quality and its inversion of clean test images (drawn with
+    `attack.eval_seed`) by the attacked classifier; and the images its figure shows, ten per row."""
+    settings, seed = project.settings["generator_quality"], project.settings["seed"]
+    n, k = settings["samples"], settings["neighbours"]
+    if len(x_train) < n:
+        raise ValueError(f"generator_quality.samples is {n}, but only {len(x_train)} training images are loaded "
+                         f"(generator_quality.features.train_limit): the floor needs as many as the samples")
+    rows = [quality_row("MNIST training images", sample_quality(feature_net, x_train[:n], x_test, k))]
+    classifier = artifacts.load_classifier(project.classifier_path(), device)  # the attacked one
+    ids = eval_indices(len(x_test), settings["inversion"]["images"], project.settings["attack"]["eval_seed"])
+    shown = {}
+    for name, generator_run in project.settings["generators"].items():
+        generator, _ = artifacts.load_gan(project.generator_path(name), device, generator_run["latent_dim"])
+        images = samples(generator, n, generator_run["latent_dim"], seed)
+        inverted, x_rec = inversion(generator, classifier, x_test[ids], y_test[ids], ids.tolist(),
+                                    resume_dir=project.cache_dir("recovery"),
+                                    chunk_images=project.settings["recover"]["chunk_images"], device=device,
+                                    **inversion_settings(project))
+        rows.append(quality_row(name, sample_quality(feature_net, images, x_test, k), inverted))
+        shown[f"{name}: samples"], shown[f"{name}: G(z*)"] = images[:10], x_rec[:10]
+    shown["clean test images"] = x_test[ids][:10]
+    return pd.DataFrame(rows), shown
+
+
+def inversion_settings(project) -> dict:
+    """recover_latents' settings of the inversion: `recover`'s options and seed (layout.Project.recover_options)
+    with `generator_quality.inversion`'s steps and lr, and no restriction (alpha 0)."""
+    inversion_run = project.settings["generator_quality"]["inversion"]
+    return {**project.recover_options(), "steps": inversion_run["steps"], "lr": inversion_run["lr"],
             "alpha": 0.0, "restriction": "w1", "reference": "quantiles"}
 
 
@@ -120,7 +147,7 @@ def quality_row(name: str, quality: dict, inverted: dict | None = None) -> dict:
 
 def metrics(table) -> dict:
     """What `metrics.json` keeps per row: FID, precision, recall, and the inversion's MSE and accuracy."""
-    return {r["generator"]: {key: None if r[key] != r[key] else round(float(r[key]), 4)  # NaN: no inversion
+    return {r["generator"]: {key: None if pd.isna(r[key]) else round(float(r[key]), 4)  # NaN: no inversion
                              for key in ("FID", "precision", "recall", "inversion MSE", "inversion accuracy %",
                                          "inversion W1")
                              if key in r}

@@ -197,17 +197,18 @@ class Project:
 
     def recoveries(self, attack_name: str | None = None, variant_name: str | None = None) -> list[Recovery]:
         """Every (attack, variant) pair of the settings, or those of one attack and/or one variant."""
-        variants, attacks, cells = self.settings["variants"], self.attacks(), self.map_cells
-        recovered = {name: variants if name == PAPER_ATTACK else self.defenses if attack.stored else self.grid_variants
+        variants, attacks = self.settings["variants"], self.attacks()
+        # Each attack's runs, name -> settings: every variant on the paper attack, the two defenses on the
+        # other stored attacks, the pairs' variants on a grid network, and the map's cells.
+        recovered = {name: variants if name == PAPER_ATTACK else self.map_cells if name == MAP_ATTACK else
+                     {v: variants[v] for v in (self.defenses if attack.stored else self.grid_variants)}
                      for name, attack in attacks.items()}
-        recovered[MAP_ATTACK] = cells
         # Per-restart latents (recovery.pt) are kept for the 1000-image runs the analyses read, not for the
         # full test set's (150 MB), the grid's nor the map's: their per-image tables are what is compared;
         # the map keeps how far z moved instead (movement.csv), which its heatmaps set beside accuracy.
-        pairs = [Recovery(attack, variant, cells[variant] if name == MAP_ATTACK else variants[variant],
-                          f"{attack.recoveries_dir}/{variant}", save_recovery=attack.stored and name != FULL_TEST_ATTACK,
-                          save_movement=name == MAP_ATTACK)
-                 for name, attack in attacks.items() for variant in recovered[name]]
+        pairs = [Recovery(attack, variant, settings, f"{attack.recoveries_dir}/{variant}",
+                          save_recovery=attack.stored and name != FULL_TEST_ATTACK, save_movement=name == MAP_ATTACK)
+                 for name, attack in attacks.items() for variant, settings in recovered[name].items()]
         if attack_name is not None:
             _known(attack_name, attacks, "attack_name", "an attack")
             pairs = [p for p in pairs if p.attack.name == attack_name]
@@ -220,11 +221,15 @@ class Project:
     def recovery_settings(self, run: Recovery) -> dict:
         """What a recovery of ``run`` is computed with (`recover` and the variant's settings, minus the
         chunking): what notebook 04 and `lrl_utils.recovery_worker` pass, so that both fill one cache."""
+        return {**self.recover_options(), **run.settings}
+
+    def recover_options(self) -> dict:
+        """recover_latents' options that `recover` sets for every recovery (steps, Adam betas, restarts,
+        selection, speed options) and the seed."""
         recover = self.settings["recover"]
         return {"steps": recover["steps"], "betas": (recover["beta1"], recover["beta2"]),
                 "restarts": recover["restarts"], "select": recover["select"], "batch_size": recover["batch_size"],
-                "compile": recover["compile"], "precision": recover["precision"], "seed": self.settings["seed"],
-                **run.settings}
+                "compile": recover["compile"], "precision": recover["precision"], "seed": self.settings["seed"]}
 
     def clean_twin(self, variant: str) -> str:
         """The variant with the same settings on the unattacked images: what the defense costs."""
@@ -280,15 +285,15 @@ class Project:
         pairs = [*settings["adaptive"]["pairs"], *settings["adaptive"]["eot"]["pairs"]]
         alpha_pairs = {f"headline.pairs.{name}": pair for name, pair in settings["headline"]["pairs"].items()}
         alpha_pairs.update({f"grid.pairs {pair}": pair for pair in settings["grid"]["pairs"]})
-        for key, names in [("defenses", settings["defenses"]), ("lr_alpha_map.variant", [settings["lr_alpha_map"]["variant"]]), ("adaptive pairs", [v for p in pairs for v in p]),
+        for key, names in [("defenses", settings["defenses"]), ("lr_alpha_map.variant", [settings["lr_alpha_map"]["variant"]]),
+                           ("adaptive pairs", [v for p in pairs for v in p]),
                            ("headline.pairs", [v for p in settings["headline"]["pairs"].values() for v in p]),
                            ("grid.pairs", [v for p in settings["grid"]["pairs"] for v in p])]:
             unknown = sorted(set(names) - set(settings["variants"]))
             if unknown:
                 raise ValueError(f"{where}: {key} name {unknown}, which are not under `variants:`")
         lr_alpha_map = settings["lr_alpha_map"]
-        names = [map_cell_name(lr, alpha) for lr in lr_alpha_map["lrs"] for alpha in lr_alpha_map["alphas"]]
-        if len(set(names)) < len(names):
+        if len(self.map_cells) < len(lr_alpha_map["lrs"]) * len(lr_alpha_map["alphas"]):  # two named alike
             raise ValueError(f"{where}: lr_alpha_map.lrs {lr_alpha_map['lrs']} and alphas {lr_alpha_map['alphas']} "
                              f"name a cell twice (cells are named by the values to 6 digits): give distinct values")
         if 0 not in lr_alpha_map["alphas"]:

@@ -64,10 +64,9 @@ def initial_latents(seed: int, image_ids, restarts: int, latent_dim: int) -> tor
     return z
 
 
-def moved_from_init(z: torch.Tensor, best_restart: torch.Tensor, restart_z: torch.Tensor, image_ids,
-                    seed: int) -> torch.Tensor:
-    """Each kept latent minus the init of the restart it came from [N, d] (inits recomputed from ``seed``)."""
-    init = initial_latents(seed, image_ids, restart_z.shape[1], restart_z.shape[2])
+def moved_from_init(z: torch.Tensor, best_restart: torch.Tensor, init: torch.Tensor) -> torch.Tensor:
+    """Each kept latent minus the init of the restart it came from [N, d]; ``init`` [N, restarts, d] is
+    ``initial_latents`` of the recovery's seed and images."""
     return z - init[torch.arange(len(z)), best_restart]
 
 

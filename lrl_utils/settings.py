@@ -86,14 +86,15 @@ def _text(key, v):
         raise ValueError(f"{key} must be a non-empty text; got {v!r}")
 
 
+CLASSIFIER = {"architecture": _choice(CLASSIFIER_ARCHITECTURES), "epochs": _int(1), "batch_size": _int(1),
+              "lr": _real(0, low_open=True), "train_limit": _int()}
 VARIANT = {"alpha": _real(low=0), "inputs": _choice(INPUTS), "restriction": _choice(RESTRICTIONS),
            "reference": _choice(REFERENCES), "lr": _real(low=0, low_open=True)}
 # Every key of the settings and its check; a dict value is a section, `{name: ...}` entries of free names.
 SCHEMA = {
     "seed": _int(), "device": _choice(DEVICES),
     "data": {"dir": _text},
-    "classifiers": ("names", {"architecture": _choice(CLASSIFIER_ARCHITECTURES), "epochs": _int(1),
-                              "batch_size": _int(1), "lr": _real(0, low_open=True), "train_limit": _int()}),
+    "classifiers": ("names", CLASSIFIER),
     "generators": ("names", {"latent_dim": _int(1), "epochs": _int(1), "batch_size": _int(1),
                              "lr": _real(0, low_open=True), "beta1": _fraction, "train_limit": _int()}),
     "attack": {"classifier": _text, "eps": _real(low=0), "eval_images": _int(1, TEST_IMAGES), "eval_seed": _int()},
@@ -112,8 +113,7 @@ SCHEMA = {
     "grid": {"networks": ("names", {"classifier": _text, "generator": _text}), "pairs": _pairs},
     "lr_alpha_map": {"classifier": _text, "generator": _text, "images": _int(1, TEST_IMAGES), "variant": _text,
                      "lrs": _values(low_open=True), "alphas": _values(low_open=False)},
-    "generator_quality": {"features": {"architecture": _choice(CLASSIFIER_ARCHITECTURES), "epochs": _int(1),
-                                       "batch_size": _int(1), "lr": _real(0, low_open=True), "train_limit": _int()},
+    "generator_quality": {"features": CLASSIFIER,
                           "samples": _int(2, TEST_IMAGES), "neighbours": _int(1),
                           "inversion": {"images": _int(1, TEST_IMAGES), "steps": _int(1), "lr": _real(0, low_open=True)}},
     "variants": ("names", VARIANT),

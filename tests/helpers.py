@@ -26,6 +26,19 @@ class TinyGenerator(nn.Module):
         return torch.tanh(self.bn(self.linear(z))).view(-1, 1, 4, 4)
 
 
+def write_per_image(folder, labels, right, pred_adv_right):
+    """A recovery's per_image.csv with test-set indices from 100: each image's label, and a defended and an
+    undefended prediction that are right where ``right`` and ``pred_adv_right`` say (wrong: label + 1)."""
+    import numpy as np
+    import pandas as pd
+    folder.mkdir(parents=True)
+    labels = np.asarray(labels)
+    wrong = (labels + 1) % 10
+    pd.DataFrame({"index": np.arange(100, 100 + len(labels)), "label": labels, "pred_clean": labels,
+                  "pred_adv": np.where(pred_adv_right, labels, wrong), "pred_defended": np.where(right, labels, wrong),
+                  "reconstruction_mse": 0.1, "restriction": 0.2}).to_csv(folder / "per_image.csv", index=False)
+
+
 def tiny_attack(n: int, first_index: int, noise: float = 0.0):
     """A tiny generator, a linear 3-class classifier and an attack dict of ``n`` of the generator's own images
     (test-set indices from ``first_index``), "attacked" by seeded Gaussian ``noise``: what evaluate_defense takes."""

@@ -10,6 +10,7 @@ import yaml
 
 from helpers import REPO, TinyGenerator
 from lrl_utils import Classifier, predict
+from lrl_utils.layout import Project
 from lrl_utils.generator_quality import (features, frechet_distance, inversion, inversion_settings, metrics,
                                          precision_recall, quality_row, samples)
 
@@ -78,7 +79,7 @@ def test_features_are_the_penultimate_layer_and_samples_are_seeded():
 
 def test_inversion_settings_take_the_section_the_recover_options_and_no_restriction():
     settings = yaml.safe_load((REPO / "params.yaml").read_text())
-    got = inversion_settings(settings)
+    got = inversion_settings(Project(REPO / "params.yaml"))
     section = settings["generator_quality"]["inversion"]
     assert (got["steps"], got["lr"], got["alpha"]) == (section["steps"], section["lr"], 0.0)
     assert got["restarts"] == settings["recover"]["restarts"] and got["seed"] == settings["seed"]

@@ -7,7 +7,7 @@ import torch
 import yaml
 from scipy.stats import binomtest
 
-from helpers import REPO
+from helpers import REPO, write_per_image
 from lrl_utils import artifacts, eval_indices, fgsm_test_images, load_mnist, predict
 from lrl_utils.defense import attacked_images
 from lrl_utils.grid import grid_table, metrics, readable
@@ -55,15 +55,6 @@ def test_a_grid_network_is_attacked_again_with_its_own_classifier(tmp_path, mnis
         attacked_images(project, project.attack(PAPER_ATTACK), classifier)  # stored: read, never recomputed
 
 
-def _write(folder, labels, right, pred_adv_right):
-    folder.mkdir(parents=True)
-    labels = np.asarray(labels)
-    wrong = (labels + 1) % 10
-    pd.DataFrame({"index": np.arange(100, 100 + len(labels)), "label": labels, "pred_clean": labels,
-                  "pred_adv": np.where(pred_adv_right, labels, wrong), "pred_defended": np.where(right, labels, wrong),
-                  "reconstruction_mse": 0.1, "restriction": 0.2}).to_csv(folder / "per_image.csv", index=False)
-
-
 def test_each_network_and_lr_gets_accuracies_the_gain_and_mcnemar(tmp_path):
     project = _project(tmp_path)
     n, rng = 40, np.random.default_rng(0)
@@ -73,7 +64,7 @@ def test_each_network_and_lr_gets_accuracies_the_gain_and_mcnemar(tmp_path):
         for variant in project.grid_variants:
             right = rng.random(n) < (0.4 if "alpha0" in variant or variant == "defensegan" else 0.7)
             truth[attack, variant] = right
-            _write(tmp_path / project.recovery_dir(attack, variant), labels, right, np.arange(n) < 3)
+            write_per_image(tmp_path / project.recovery_dir(attack, variant), labels, right, np.arange(n) < 3)
     table = grid_table(project, root=tmp_path)
     assert list(zip(table.network, table.classifier, table.lr)) == [
         ("paper", "model_a", 0.001), ("paper", "model_a", 0.1), ("model_d", "model_d", 0.001), ("model_d", "model_d", 0.1)]
@@ -94,7 +85,7 @@ def test_a_network_run_on_other_images_is_refused(tmp_path):
     project = _project(tmp_path)
     for attack in (PAPER_ATTACK, "model_d"):
         for variant in project.grid_variants:
-            _write(tmp_path / project.recovery_dir(attack, variant), [1, 2, 3], [True] * 3, [False] * 3)
+            write_per_image(tmp_path / project.recovery_dir(attack, variant), [1, 2, 3], [True] * 3, [False] * 3)
     table = pd.read_csv(tmp_path / "results/grid/model_d/lrl/per_image.csv")
     table.assign(index=table["index"] + 1).to_csv(tmp_path / "results/grid/model_d/lrl/per_image.csv", index=False)
     with pytest.raises(ValueError, match="'defensegan' and 'lrl' were evaluated on different images"):

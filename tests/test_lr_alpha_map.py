@@ -7,7 +7,7 @@ import torch
 import yaml
 from scipy.stats import binomtest, norm, wasserstein_distance
 
-from helpers import REPO, tiny_attack
+from helpers import REPO, tiny_attack, write_per_image
 from lrl_utils import plots
 from lrl_utils.defense import evaluate_defense, movement_table
 from lrl_utils.layout import MAP_ATTACK, Project
@@ -73,12 +73,8 @@ def test_a_latent_still_at_its_init_has_moved_zero(recovered):
 
 
 def _write_cell(folder, labels, right, moved):
-    folder.mkdir(parents=True)
-    labels = np.asarray(labels)
+    write_per_image(folder, labels, right, pred_adv_right=False)
     index = np.arange(100, 100 + len(labels))
-    pd.DataFrame({"index": index, "label": labels, "pred_clean": labels, "pred_adv": (labels + 1) % 10,
-                  "pred_defended": np.where(right, labels, (labels + 1) % 10), "reconstruction_mse": 0.1,
-                  "restriction": 0.2}).to_csv(folder / "per_image.csv", index=False)
     pd.DataFrame({"index": index, "l2_moved": moved, "mean_abs_moved": moved / 16}).to_csv(
         folder / "movement.csv", index=False)
 
