@@ -19,7 +19,7 @@ _EXPORTS = {
     "RESTRICTIONS": "restriction", "latent_restriction_loss": "restriction", "project_to_sphere": "restriction",
     "restriction_term": "restriction", "standard_normal_quantiles": "restriction",
     "recover_latents_resumable": "resumable",
-    "predict": "training", "train_classifier": "training", "train_gan": "training",
+    "checkpoint_path": "training", "predict": "training", "train_classifier": "training", "train_gan": "training",
 }
 __all__ = list(_EXPORTS)
 

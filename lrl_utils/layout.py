@@ -109,8 +109,9 @@ class Project:
 
     @property
     def feature_net_path(self) -> str:
-        """The MNIST network whose features the generator measures use (`generator_quality.features`)."""
-        return f"{self.root}models/feature_net.pt"
+        """The MNIST network whose features the generator measures use: the classifier `generator_quality.features`
+        names (trained by its train_classifier stage, never attacked)."""
+        return self.classifier_path(self.settings["generator_quality"]["features"])
 
     @property
     def latent_dim(self) -> int:
@@ -119,7 +120,8 @@ class Project:
 
     @staticmethod
     def cache_dir(kind: str) -> str:
-        """Resumable chunks of "recovery" or "adaptive" runs, keyed by their settings: shared by every profile."""
+        """Resumable chunks of "recovery" or "adaptive" runs, or "training" checkpoints, keyed by their settings:
+        shared by every profile."""
         return f"{CACHE}/{kind}"
 
     def stage_dir(self, stage: str) -> str:
@@ -270,6 +272,7 @@ class Project:
                      for name, pair in settings["grid"]["networks"].items() for role in ("classifier", "generator")]
         networks += [(f"lr_alpha_map.{role}", settings["lr_alpha_map"][role], f"{role}s")
                      for role in ("classifier", "generator")]
+        networks += [("generator_quality.features", settings["generator_quality"]["features"], "classifiers")]
         for key, value, names in networks:
             if value not in settings[names]:
                 raise ValueError(f"{where}: {key} {value!r} is not under `{names}:` ({', '.join(settings[names])})")

@@ -35,6 +35,18 @@ def training_curves(history: pd.DataFrame, columns: list[str], title: str, path=
     return _finish(fig, path)
 
 
+def fid_curve(history: pd.DataFrame, title: str, path=None):
+    """A GAN's FID to training images per epoch (training.train_gan's ``fid_train``), the kept epoch ringed."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(history["epoch"], history["fid_train"], marker="o", label="FID of samples to training images")
+    kept = history[history["kept"]]
+    ax.scatter(kept["epoch"], kept["fid_train"], s=160, facecolors="none", edgecolors="C3", lw=2,
+               label=f"kept: epoch {int(kept['epoch'].iloc[0])}, FID {kept['fid_train'].iloc[0]:.1f}")
+    ax.set_xlabel("epoch"), ax.set_ylabel("FID"), ax.set_title(title), ax.legend(), ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
 def latent_histograms(latents: dict[str, torch.Tensor], w1: dict, path=None, bins: int = 80):
     """Left: histogram of all elements of each variant's recovered latents, with the N(0, 1) density.
     Right: ``w1``, each image's W1 distance between its latent's elements and N(0, 1) (the paper's

@@ -15,12 +15,14 @@ from pathlib import Path
 import yaml
 
 from .adaptive import KEEP
+from .artifacts import WEIGHT_DTYPES
 from .checks import check_number
 from .defense import INPUTS
 from .models import CLASSIFIER_ARCHITECTURES
 from .recovery import SELECT_RULES
 from .restriction import REFERENCES, RESTRICTIONS
 from .speed import PRECISIONS
+from .training import KEEP_EPOCH
 
 DEVICES = ("auto", "cpu", "cuda")
 TEST_IMAGES = 10000
@@ -96,7 +98,8 @@ SCHEMA = {
     "data": {"dir": _text},
     "classifiers": ("names", CLASSIFIER),
     "generators": ("names", {"latent_dim": _int(1), "epochs": _int(1), "batch_size": _int(1),
-                             "lr": _real(0, low_open=True), "beta1": _fraction, "train_limit": _int()}),
+                             "lr": _real(0, low_open=True), "beta1": _fraction, "train_limit": _int(),
+                             "keep": _choice(KEEP_EPOCH), "weights": _choice(WEIGHT_DTYPES)}),
     "attack": {"classifier": _text, "eps": _real(low=0), "eval_images": _int(1, TEST_IMAGES), "eval_seed": _int()},
     "recover": {"generator": _text, "steps": _int(1), "beta1": _fraction, "beta2": _fraction, "restarts": _int(1),
                 "select": _choice(SELECT_RULES), "chunk_images": _int(1), "batch_size": _int(0),
@@ -113,7 +116,7 @@ SCHEMA = {
     "grid": {"networks": ("names", {"classifier": _text, "generator": _text}), "pairs": _pairs},
     "lr_alpha_map": {"classifier": _text, "generator": _text, "images": _int(1, TEST_IMAGES), "variant": _text,
                      "lrs": _values(low_open=True), "alphas": _values(low_open=False)},
-    "generator_quality": {"features": CLASSIFIER,
+    "generator_quality": {"features": _text,
                           "samples": _int(2, TEST_IMAGES), "neighbours": _int(1),
                           "inversion": {"images": _int(1, TEST_IMAGES), "steps": _int(1), "lr": _real(0, low_open=True)}},
     "variants": ("names", VARIANT),

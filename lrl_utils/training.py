@@ -1,12 +1,17 @@
 """Training loops for the classifier and the DCGAN, in plain sight (after pytorch/examples dcgan)."""
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm  # the text bar: tqdm.auto warns in kernels without ipywidgets
 
+from .artifacts import save
 from .models import Classifier, Discriminator, Generator
 
 
@@ -52,11 +57,21 @@ def classifier_step(model, optimiser, xb, yb):
 
 
 def train_gan(x, *, epochs: int, batch_size: int = 64, lr: float = 2e-4, beta1: float = 0.5,
-              latent_dim: int = 256, seed: int = 0, device="cpu", progress: bool = True):
+              latent_dim: int = 256, seed: int = 0, device="cpu", progress: bool = True,
+              evaluate=None, keep: str = "last", checkpoint=None):
     """The DCGAN recipe (Radford et al. 2016): Adam(2e-4, beta1 0.5), z ~ N(0, I), non-saturating loss.
 
-    Returns generator and discriminator (eval mode) and one history row per logged interval.
+    ``evaluate(generator) -> dict`` (e.g. generator_quality.fid_tracker), if given, adds its measures to
+    each epoch's history row. ``keep``: the weights of the last epoch, or ("best_fid") of the epoch whose
+    ``fid_train`` is lowest. ``checkpoint``: a file where the whole state is saved after each epoch, so
+    that a run cut off resumes there and ends as an uninterrupted one would (same device and threads).
+    Returns generator and discriminator (eval mode) and one history row per epoch (``kept``: the epoch
+    whose weights are returned).
     """
+    if keep not in KEEP_EPOCH:
+        raise ValueError(f"keep must be one of {KEEP_EPOCH}; got {keep!r}")
+    if keep == "best_fid" and evaluate is None:
+        raise ValueError("keep='best_fid' needs evaluate (a function returning the epoch's fid_train)")
     torch.manual_seed(seed)
     rng = torch.Generator().manual_seed(seed)
     generator, discriminator = Generator(latent_dim).to(device), Discriminator().to(device)
@@ -64,8 +79,10 @@ def train_gan(x, *, epochs: int, batch_size: int = 64, lr: float = 2e-4, beta1: 
     discriminator.apply(_dcgan_init)
     opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(beta1, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(beta1, 0.999))
-    history = []
-    for epoch in range(1, epochs + 1):
+    state = _GanState(generator, discriminator, opt_g, opt_d, rng, device)
+    if checkpoint is not None and Path(checkpoint).exists():
+        state.restore(checkpoint)
+    for epoch in range(len(state.history) + 1, epochs + 1):
         generator.train(), discriminator.train()
         started, sums, count = time.perf_counter(), {"loss_d": 0.0, "loss_g": 0.0, "d_real": 0.0, "d_fake": 0.0}, 0
         for idx in tqdm(list(_batches(len(x), batch_size, rng)), desc=f"GAN epoch {epoch}",
@@ -81,8 +98,76 @@ def train_gan(x, *, epochs: int, batch_size: int = 64, lr: float = 2e-4, beta1: 
             count += n
         row = {"epoch": epoch, **{k: v / count for k, v in sums.items()},
                "seconds": time.perf_counter() - started}
-        history.append(row)
+        if evaluate is not None:
+            row.update(evaluate(generator.eval()))  # eval mode: batch norm's running statistics, as G is used
+        state.end_epoch(row, keep)
+        if checkpoint is not None:
+            state.save(checkpoint)
+    state.load_kept()
+    history = [{**row, "kept": row["epoch"] == state.kept_epoch} for row in state.history]
     return generator.eval(), discriminator.eval(), history
+
+
+def checkpoint_path(work_dir, name: str, settings: dict, tensors: dict) -> Path:
+    """A training run's checkpoint file, ``work_dir/<name>-<key>.pt`` (train_gan's ``checkpoint``): the key
+    hashes ``settings`` and ``tensors`` (the training images, the feature network's weights: all that the run's
+    result depends on), so a changed run starts afresh and never resumes another's state."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    for key, tensor in sorted(tensors.items()):
+        digest.update(key.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    Path(work_dir).mkdir(parents=True, exist_ok=True)
+    return Path(work_dir) / f"{name}-{digest.hexdigest()[:16]}.pt"
+
+
+KEEP_EPOCH = ("last", "best_fid")
+
+
+class _GanState:
+    """Everything a GAN run needs to go on after an epoch: both networks, both Adams, the batch order's and
+    the noise's random streams, the history, and the weights of the epoch kept so far."""
+
+    def __init__(self, generator, discriminator, opt_g, opt_d, rng, device):
+        self.modules = {"generator": generator, "discriminator": discriminator, "opt_g": opt_g, "opt_d": opt_d}
+        self.rng, self.device = rng, torch.device(device)
+        self.history, self.kept_epoch, self.kept = [], None, None
+
+    def end_epoch(self, row: dict, keep: str) -> None:
+        self.history.append(row)
+        if keep == "last":  # the networks as they are: nothing to set aside
+            self.kept_epoch = row["epoch"]
+        elif row["fid_train"] == min(r["fid_train"] for r in self.history):
+            self.kept_epoch = row["epoch"]
+            self.kept = {name: copy.deepcopy(self.modules[name].state_dict()) for name in ("generator", "discriminator")}
+
+    def load_kept(self) -> None:
+        for name, weights in (self.kept or {}).items():
+            self.modules[name].load_state_dict(weights)
+
+    def save(self, path) -> None:
+        save({**{name: module.state_dict() for name, module in self.modules.items()},
+              "batch_order_rng": self.rng.get_state(), "noise_rng": _noise_rng_state(self.device),
+              "history": self.history, "kept_epoch": self.kept_epoch, "kept": self.kept}, path)
+
+    def restore(self, path) -> None:
+        saved = torch.load(path, map_location=self.device, weights_only=False)
+        for name, module in self.modules.items():
+            module.load_state_dict(saved[name])
+        self.rng.set_state(saved["batch_order_rng"])
+        _set_noise_rng_state(self.device, saved["noise_rng"])
+        self.history, self.kept_epoch, self.kept = saved["history"], saved["kept_epoch"], saved["kept"]
+
+
+def _noise_rng_state(device: torch.device) -> torch.Tensor:
+    """The state of the stream ``torch.randn(..., device=device)`` draws from."""
+    return torch.cuda.get_rng_state(device) if device.type == "cuda" else torch.get_rng_state()
+
+
+def _set_noise_rng_state(device: torch.device, state: torch.Tensor) -> None:
+    if device.type == "cuda":
+        torch.cuda.set_rng_state(state.cpu(), device)
+    else:
+        torch.set_rng_state(state.cpu())
 
 
 def gan_step(generator, discriminator, opt_g, opt_d, real, noise):

@@ -11,8 +11,8 @@ import yaml
 from helpers import REPO, TinyGenerator
 from lrl_utils import Classifier, predict
 from lrl_utils.layout import Project
-from lrl_utils.generator_quality import (features, frechet_distance, inversion, inversion_settings, metrics,
-                                         precision_recall, quality_row, samples)
+from lrl_utils.generator_quality import inversion, inversion_settings, metrics, quality_row
+from lrl_utils.sample_measures import features, frechet_distance, precision_recall, samples
 
 
 def _gaussian(n, d, mean, scale, seed):

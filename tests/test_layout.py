@@ -131,6 +131,8 @@ def test_unknown_names_are_refused_with_the_argument_and_the_known_names(paper):
      r"grid.networks may not be named \['lr_alpha_map'\]"),
     (lambda s: s["lr_alpha_map"].update(classifier="model_z"), r"lr_alpha_map.classifier 'model_z' is not under"),
     (lambda s: s["lr_alpha_map"].update(generator="wgan"), r"lr_alpha_map.generator 'wgan' is not under `generators:`"),
+    (lambda s: s["generator_quality"].update(features="inception"),
+     r"generator_quality.features 'inception' is not under `classifiers:`"),
     (lambda s: s["lr_alpha_map"].update(variant="lrl_typo"), r"lr_alpha_map.variant name \['lrl_typo'\], which are not"),
     (lambda s: s["lr_alpha_map"].update(variant="sphere"), r"lr_alpha_map.variant 'sphere' has restriction 'sphere'"),
     (lambda s: s["lr_alpha_map"].update(alphas=[0.3, 1]), r"lr_alpha_map.alphas \[0.3, 1\] must include 0"),

@@ -95,7 +95,12 @@ def test_dvc_repro_runs_every_stage_of_the_quick_profile(tmp_path, mnist_source)
     assert len(pd.read_csv(project / "results/lr_alpha_map_summary/map.csv")) == 4
     quality = pd.read_csv(project / "results/generator_quality/quality.csv")
     assert quality.generator.tolist() == ["MNIST training images", *QUICK["generators"]]
-    assert (project / "models/feature_net.pt").is_file()
+    assert (project / f"models/classifiers/{QUICK['generator_quality']['features']}.pt").is_file()
+    for name, run in QUICK["generators"].items():  # each generator's FID curve, and the epoch it keeps
+        history = pd.read_csv(project / f"results/generators/{name}/history.csv")
+        assert history.epoch.tolist() == list(range(1, run["epochs"] + 1)) and (history.fid_train > 0).all()
+        kept = history.loc[history.kept, "epoch"].tolist()
+        assert kept == ([run["epochs"]] if run["keep"] == "last" else [history.loc[history.fid_train.idxmin(), "epoch"]])
 
 
 def _assert_every_drawing_cell_shows_its_figure(executed_dir, n_stages):

@@ -1,0 +1,123 @@
+"""training.train_gan's checkpoints and kept epoch, the FID tracked per epoch, and float16 storage
+(artifacts.stored_weights / round_weights, save_gan / load_gan)."""
+import pytest
+import torch
+
+from lrl_utils import Classifier, checkpoint_path, train_gan
+from lrl_utils.artifacts import load_gan, round_weights, save_gan, stored_weights
+from lrl_utils.sample_measures import features, fid_tracker, frechet_distance, samples
+
+LATENT = 8
+
+
+def _images(n=96, seed=0):
+    return torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+def _train(epochs=3, **options):
+    return train_gan(_images(), epochs=epochs, batch_size=32, latent_dim=LATENT, seed=0, progress=False, **options)
+
+
+def _same_weights(a, b):
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def _fake_fid(values):
+    """An ``evaluate`` whose epoch i returns fid_train values[i] (and counts its calls)."""
+    calls = []
+
+    def evaluate(generator):
+        calls.append(1)
+        return {"fid_train": values[len(calls) - 1]}
+    return evaluate, calls
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_a_run_cut_off_after_an_epoch_resumes_to_the_uninterrupted_result(tmp_path):
+    whole_g, whole_d, whole_history = _train()
+    checkpoint = tmp_path / "run.pt"
+
+    def cut_off_in_epoch_two(generator):
+        if cut_off_in_epoch_two.calls == 1:
+            raise Interrupt  # after epoch 1 was checkpointed, before epoch 2 is
+        cut_off_in_epoch_two.calls += 1
+        return {"fid_train": 1.0}
+    cut_off_in_epoch_two.calls = 0
+    with pytest.raises(Interrupt):
+        _train(evaluate=cut_off_in_epoch_two, checkpoint=checkpoint)
+    assert torch.load(checkpoint, weights_only=False)["history"][-1]["epoch"] == 1
+    evaluate, calls = _fake_fid([1.0] * 3)
+    resumed_g, resumed_d, history = _train(evaluate=evaluate, checkpoint=checkpoint)
+    assert len(calls) == 2  # epochs 2 and 3 only: epoch 1 came from the checkpoint
+    assert _same_weights(resumed_g, whole_g) and _same_weights(resumed_d, whole_d)
+    assert [r["loss_d"] for r in history] == [r["loss_d"] for r in whole_history]
+    assert [r["epoch"] for r in history] == [1, 2, 3]
+
+
+def test_best_fid_keeps_the_weights_of_the_epoch_of_lowest_fid():
+    evaluate, _ = _fake_fid([5.0, 2.0, 3.0])
+    kept_g, _, history = _train(evaluate=evaluate, keep="best_fid")
+    two_epochs_g, _, _ = _train(epochs=2)  # the same stream: epoch 2 of a 3-epoch run
+    assert _same_weights(kept_g, two_epochs_g)
+    assert [r["kept"] for r in history] == [False, True, False]
+    last_g, _, last_history = _train(evaluate=_fake_fid([5.0, 2.0, 3.0])[0], keep="last")
+    assert not _same_weights(last_g, kept_g) and [r["kept"] for r in last_history] == [False, False, True]
+
+
+def test_evaluating_each_epoch_does_not_change_the_training():
+    plain_g, _, _ = _train(epochs=2)
+    measured_g, _, _ = _train(epochs=2, evaluate=lambda g: {"fid_train": samples(g, 16, LATENT, 3).mean().item()})
+    assert _same_weights(plain_g, measured_g)
+
+
+def test_bad_keep_settings_are_refused_with_the_argument_named():
+    with pytest.raises(ValueError, match="keep must be one of"):
+        _train(keep="best")
+    with pytest.raises(ValueError, match="needs evaluate"):
+        _train(keep="best_fid")
+
+
+def test_the_checkpoint_name_changes_with_any_setting_or_tensor(tmp_path):
+    x = _images()
+    base = checkpoint_path(tmp_path, "g", {"epochs": 3, "lr": 1e-3}, {"x": x})
+    assert base == checkpoint_path(tmp_path, "g", {"lr": 1e-3, "epochs": 3}, {"x": x.clone()})
+    assert base.parent == tmp_path and base.name.startswith("g-")
+    others = {checkpoint_path(tmp_path, "g", {"epochs": 4, "lr": 1e-3}, {"x": x}),
+              checkpoint_path(tmp_path, "g", {"epochs": 3, "lr": 1e-3}, {"x": x + 1e-6}),
+              checkpoint_path(tmp_path, "h", {"epochs": 3, "lr": 1e-3}, {"x": x})}
+    assert base not in others and len(others) == 3
+
+
+def test_float16_storage_halves_the_file_and_loads_the_rounded_network(tmp_path):
+    generator, discriminator, _ = _train(epochs=1)
+    save_gan(generator, discriminator, tmp_path / "full.pt", weights="float32")
+    save_gan(generator, discriminator, tmp_path / "half.pt", weights="float16")
+    assert (tmp_path / "half.pt").stat().st_size < 0.6 * (tmp_path / "full.pt").stat().st_size
+    loaded, _ = load_gan(tmp_path / "half.pt", latent_dim=LATENT)
+    assert all(v.dtype == torch.float32 for v in loaded.state_dict().values() if v.is_floating_point())
+    rounded = round_weights(generator, "float16")  # in place: the network as the file holds it
+    assert _same_weights(loaded, rounded)
+    z = torch.randn(4, LATENT)
+    assert torch.equal(loaded(z), rounded(z))
+    assert torch.equal(round_weights(rounded, "float32").state_dict()["project.0.weight"],
+                       loaded.state_dict()["project.0.weight"])  # float32 changes nothing
+    weight = stored_weights(generator, "float16")["project.0.weight"]
+    assert weight.dtype == torch.float16
+    with pytest.raises(ValueError, match="weights must be one of"):
+        stored_weights(generator, "int8")
+
+
+def test_the_fid_tracker_measures_the_generator_as_stored():
+    generator, _, _ = _train(epochs=1)
+    feature_net = Classifier("small_convnet").eval()
+    reference = _images(64, seed=1)
+    evaluate = fid_tracker(feature_net, reference, 64, LATENT, seed=2, weights="float16")
+    before = {k: v.clone() for k, v in generator.state_dict().items()}
+    measured = evaluate(generator)["fid_train"]
+    assert all(torch.equal(before[k], v) for k, v in generator.state_dict().items())  # the trained weights untouched
+    stored = round_weights(_train(epochs=1)[0], "float16")
+    expected = frechet_distance(features(feature_net, reference), features(feature_net, samples(stored, 64, LATENT, 2)))
+    assert measured == pytest.approx(expected, rel=1e-12) and measured > 0
