@@ -3,7 +3,8 @@
 Today's verdict on the restriction rests on one classifier and one generator. The grid repeats the paper's
 comparison with each network of `grid.networks` (another classifier attacked with the paper's FGSM on the
 same images, or another generator inverting them), for each pair of `grid.pairs` (the paper's lr, and
-lr 0.1), and tests α = 1 against α = 0 on the same images with McNemar's exact test (notebook 11_grid).
+lr 0.1), and tests α = 1 against α = 0 on the same images with McNemar's exact test (notebook 11_grid). A
+network listed again with another `restart_seed` gives the spread of the comparison due to the restarts alone.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ def grid_table(project: Project, root=".") -> pd.DataFrame:
             cells = {"clean": table.pred_clean == table.label, "no defense": table.pred_adv == table.label,
                      "α = 0": right0, "α = 1": right1}
             row = {"network": attack.name, "classifier": attack.classifier, "generator": attack.generator,
+                   "restart seed": project.recovery_settings(project.recoveries(attack.name, alpha0)[0])["seed"],
                    "lr": variants[alpha0]["lr"], "α = 0 variant": alpha0, "α = 1 variant": alpha1}
             for name, right in cells.items():
                 acc = accuracy_ci(right)
@@ -52,15 +54,38 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
     def cell(row, name):
         return f"{row[f'{name} %']:.1f} ({row[f'{name} low %']:.1f}–{row[f'{name} high %']:.1f})"
 
-    return pd.DataFrame([{"classifier": r["classifier"], "generator": r["generator"], "recovery lr": f"{r['lr']:g}",
+    return pd.DataFrame([{"classifier": r["classifier"], "generator": r["generator"], "restart seed": r["restart seed"],
+                          "recovery lr": f"{r['lr']:g}",
                           **{f"{name} %": cell(r, name) for name in ("clean", "no defense", "α = 0", "α = 1")},
                           "α=1 − α=0": f"{r['α = 1 − α = 0']:+.1f}", "McNemar p": f"{r['McNemar p']:.2g}",
                           "images": r["images"]} for _, r in table.iterrows()])
 
 
+SPREAD_COLUMNS = ("α = 0 %", "α = 1 %", "α = 1 − α = 0")
+
+
+def seed_spread(table: pd.DataFrame) -> pd.DataFrame:
+    """For each (classifier, generator, lr) recovered from more than one restart seed: the seeds, and the
+    mean, smallest and largest of α = 0's and α = 1's accuracy and of α = 1's gain over them: how much the
+    random restarts alone move the paper's comparison on the same attacked images."""
+    rows = []
+    for (classifier, generator, lr), runs in table.groupby(["classifier", "generator", "lr"], sort=False):
+        if runs["restart seed"].nunique() < 2:
+            continue
+        row = {"classifier": classifier, "generator": generator, "lr": lr,
+               "restart seeds": " ".join(str(seed) for seed in runs["restart seed"])}
+        for column in SPREAD_COLUMNS:
+            row.update({f"{column} mean": runs[column].mean(), f"{column} min": runs[column].min(),
+                        f"{column} max": runs[column].max()})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def save(table: pd.DataFrame, out_dir) -> None:
-    """grid.csv (percentages to 4 decimals, McNemar's p unrounded: it can be 1e-13) and metrics.json."""
+    """grid.csv (percentages to 4 decimals, McNemar's p unrounded: it can be 1e-13), seed_spread.csv and
+    metrics.json."""
     artifacts.write_csv(table.round(4).assign(**{"McNemar p": table["McNemar p"]}), f"{out_dir}/grid.csv")
+    artifacts.write_csv(seed_spread(table).round(4), f"{out_dir}/seed_spread.csv")
     artifacts.write_json(metrics(table), f"{out_dir}/metrics.json")
 
 

@@ -11,7 +11,7 @@ The attacks: "paper" (section `attack`, every variant of `variants` is recovered
 of `fgsm_sweep.magnitudes` (the paper's `defenses` on a subset of the paper attack's images); and
 "full_test" (the `defenses` on every test image). Their folders keep the paths of the committed results.
 Beyond them, one attack per entry of `grid.networks`: its classifier attacked on the paper attack's images,
-its generator inverting them, for each variant of `grid.pairs`. Those images are not stored: FGSM takes
+its generator inverting them from the restarts of its `restart_seed`, for each variant of `grid.pairs`. Those images are not stored: FGSM takes
 seconds, so the recover stage attacks again (its tables hold what the classifier predicted). Last,
 "lr_alpha_map": the same for the network of section `lr_alpha_map`, on the first `images` of the draw,
 recovered once per cell of its lr x alpha map (`lr_alpha_map.variant` with that lr and alpha).
@@ -140,8 +140,9 @@ class Project:
                  for name, magnitude in sweep["magnitudes"].items()]
         runs.append(Attack(FULL_TEST_ATTACK, eps, self.settings["full_test"]["images"], seed,
                            *[f"{self.full_test_dir}/attack"] * 2, self.full_test_dir, **networks))
-        runs += [Attack(name, eps, attack["eval_images"], seed, *[f"{self.grid_dir}/{name}"] * 3, **pair, stored=False)
-                 for name, pair in self.settings["grid"]["networks"].items()]
+        runs += [Attack(name, eps, attack["eval_images"], seed, *[f"{self.grid_dir}/{name}"] * 3, stored=False,
+                        classifier=network["classifier"], generator=network["generator"])
+                 for name, network in self.settings["grid"]["networks"].items()]
         lr_alpha_map = self.settings["lr_alpha_map"]
         runs.append(Attack(MAP_ATTACK, eps, lr_alpha_map["images"], seed, *[self.map_dir] * 3, stored=False,
                            classifier=lr_alpha_map["classifier"], generator=lr_alpha_map["generator"]))
@@ -203,7 +204,8 @@ class Project:
         # Each attack's runs, name -> settings: every variant on the paper attack, the two defenses on the
         # other stored attacks, the pairs' variants on a grid network, and the map's cells.
         recovered = {name: variants if name == PAPER_ATTACK else self.map_cells if name == MAP_ATTACK else
-                     {v: variants[v] for v in (self.defenses if attack.stored else self.grid_variants)}
+                     {v: {**variants[v], **self._restart_seed(name)}
+                      for v in (self.defenses if attack.stored else self.grid_variants)}
                      for name, attack in attacks.items()}
         # Per-restart latents (recovery.pt) are kept for the 1000-image runs the analyses read, not for the
         # full test set's (150 MB), the grid's nor the map's: their per-image tables are what is compared;
@@ -219,6 +221,11 @@ class Project:
                    f"a variant recovered on {attack_name or 'any attack'}")
             pairs = [p for p in pairs if p.variant == variant_name]
         return pairs
+
+    def _restart_seed(self, attack_name: str) -> dict:
+        """A grid network's `restart_seed` as a recovery setting (it replaces `seed` for its restarts)."""
+        network = self.settings["grid"]["networks"].get(attack_name)
+        return {"seed": network["restart_seed"]} if network else {}
 
     def recovery_settings(self, run: Recovery) -> dict:
         """What a recovery of ``run`` is computed with (`recover` and the variant's settings, minus the

@@ -113,7 +113,7 @@ SCHEMA = {
     "full_test": {"images": _int(1, TEST_IMAGES)},
     "defenses": _names,
     "headline": {"pairs": ("names", _pair)},
-    "grid": {"networks": ("names", {"classifier": _text, "generator": _text}), "pairs": _pairs},
+    "grid": {"networks": ("names", {"classifier": _text, "generator": _text, "restart_seed": _int()}), "pairs": _pairs},
     "lr_alpha_map": {"classifier": _text, "generator": _text, "images": _int(1, TEST_IMAGES), "variant": _text,
                      "lrs": _values(low_open=True), "alphas": _values(low_open=False)},
     "generator_quality": {"features": _text,

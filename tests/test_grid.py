@@ -10,7 +10,7 @@ from scipy.stats import binomtest
 from helpers import REPO, write_per_image
 from lrl_utils import artifacts, eval_indices, fgsm_test_images, load_mnist, predict
 from lrl_utils.defense import attacked_images
-from lrl_utils.grid import grid_table, metrics, readable
+from lrl_utils.grid import grid_table, metrics, readable, seed_spread
 from lrl_utils.layout import PAPER_ATTACK, Project
 from lrl_utils.models import Classifier
 
@@ -19,7 +19,7 @@ def _project(tmp_path) -> Project:
     """params.yaml with one grid network, model_d, and MNIST under ``tmp_path``."""
     settings = yaml.safe_load((REPO / "params.yaml").read_text())
     settings["data"]["dir"] = str(tmp_path / "mnist")
-    settings["grid"]["networks"] = {"model_d": {"classifier": "model_d", "generator": "dcgan"}}
+    settings["grid"]["networks"] = {"model_d": {"classifier": "model_d", "generator": "dcgan", "restart_seed": 0}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     return Project(tmp_path / "params.yaml")
 
@@ -93,3 +93,30 @@ def test_a_network_run_on_other_images_is_refused(tmp_path):
     (tmp_path / "results/grid/model_d/lrl/per_image.csv").unlink()
     with pytest.raises(FileNotFoundError, match=r"dvc repro recover_grid"):
         grid_table(project, root=tmp_path)
+
+
+def test_a_network_with_another_restart_seed_recovers_from_other_restarts_and_gets_its_spread(tmp_path):
+    project = _project(tmp_path)
+    settings = project.settings
+    settings["grid"]["networks"]["model_a_seed3"] = {"classifier": "model_a", "generator": "dcgan", "restart_seed": 3}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
+    project = Project(tmp_path / "params.yaml")
+    seeds = {run.attack.name: project.recovery_settings(run)["seed"] for run in project.recoveries()}
+    assert seeds["model_a_seed3"] == 3 and seeds["model_d"] == 0 and seeds[PAPER_ATTACK] == settings["seed"] == 0
+    seeded, paper = project.recoveries("model_a_seed3", "lrl")[0], project.recoveries(PAPER_ATTACK, "lrl")[0]
+    assert {**project.recovery_settings(seeded), "seed": 0} == project.recovery_settings(paper)  # nothing else differs
+    n, labels = 10, np.zeros(10, int)
+    accuracy = {PAPER_ATTACK: (0.5, 0.3), "model_d": (0.2, 0.2), "model_a_seed3": (0.7, 0.6)}  # α = 0, α = 1
+    for attack, (a0, a1) in accuracy.items():
+        for variant in project.grid_variants:
+            share = a0 if variant in ("defensegan", "lr_0p1_alpha0") else a1
+            write_per_image(tmp_path / project.recovery_dir(attack, variant), labels, np.arange(n) < share * n,
+                            np.zeros(n, bool))
+    table = grid_table(project, root=tmp_path)
+    assert table["restart seed"].tolist() == [0, 0, 0, 0, 3, 3]
+    spread = seed_spread(table)  # model_a + dcgan at both lrs, over seeds 0 and 3; model_d has one seed
+    assert spread[["classifier", "lr", "restart seeds"]].values.tolist() == [["model_a", 0.001, "0 3"], ["model_a", 0.1, "0 3"]]
+    row = spread.iloc[0]
+    assert (row["α = 0 % mean"], row["α = 0 % min"], row["α = 0 % max"]) == pytest.approx((60, 50, 70))
+    assert (row["α = 1 − α = 0 mean"], row["α = 1 − α = 0 min"], row["α = 1 − α = 0 max"]) == pytest.approx((-15, -20, -10))
+    assert seed_spread(table[table.network != "model_a_seed3"]).empty
