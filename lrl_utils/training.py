@@ -61,10 +61,11 @@ def train_gan(x, *, epochs: int, batch_size: int = 64, lr: float = 2e-4, beta1: 
               evaluate=None, keep: str = "last", checkpoint=None):
     """The DCGAN recipe (Radford et al. 2016): Adam(2e-4, beta1 0.5), z ~ N(0, I), non-saturating loss.
 
-    ``evaluate(generator) -> dict`` (e.g. generator_quality.fid_tracker), if given, adds its measures to
+    ``evaluate(generator) -> dict`` (e.g. sample_measures.fid_tracker), if given, adds its measures to
     each epoch's history row. ``keep``: the weights of the last epoch, or ("best_fid") of the epoch whose
     ``fid_train`` is lowest. ``checkpoint``: a file where the whole state is saved after each epoch, so
-    that a run cut off resumes there and ends as an uninterrupted one would (same device and threads).
+    that a run cut off resumes there and ends as an uninterrupted one would (same device and threads); a
+    run with more ``epochs`` continues it too (nothing in the recipe depends on the number of epochs).
     Returns generator and discriminator (eval mode) and one history row per epoch (``kept``: the epoch
     whose weights are returned).
     """
@@ -82,6 +83,9 @@ def train_gan(x, *, epochs: int, batch_size: int = 64, lr: float = 2e-4, beta1: 
     state = _GanState(generator, discriminator, opt_g, opt_d, rng, device)
     if checkpoint is not None and Path(checkpoint).exists():
         state.restore(checkpoint)
+        if len(state.history) > epochs:  # nothing runs an epoch backwards: refuse rather than overwrite it
+            raise ValueError(f"{checkpoint} holds {len(state.history)} epochs of this run, more than epochs={epochs}: "
+                             f"set epochs to {len(state.history)} or more, or move the file away to train afresh")
     for epoch in range(len(state.history) + 1, epochs + 1):
         generator.train(), discriminator.train()
         started, sums, count = time.perf_counter(), {"loss_d": 0.0, "loss_g": 0.0, "d_real": 0.0, "d_fake": 0.0}, 0
@@ -111,7 +115,8 @@ def train_gan(x, *, epochs: int, batch_size: int = 64, lr: float = 2e-4, beta1: 
 def checkpoint_path(work_dir, name: str, settings: dict, tensors: dict) -> Path:
     """A training run's checkpoint file, ``work_dir/<name>-<key>.pt`` (train_gan's ``checkpoint``): the key
     hashes ``settings`` and ``tensors`` (the training images, the feature network's weights: all that the run's
-    result depends on), so a changed run starts afresh and never resumes another's state."""
+    result depends on), so a changed run starts afresh and never resumes another's state. Leave ``epochs`` out
+    of ``settings``: a longer run then continues a shorter one's checkpoint."""
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     for key, tensor in sorted(tensors.items()):
         digest.update(key.encode())
@@ -150,12 +155,17 @@ class _GanState:
               "history": self.history, "kept_epoch": self.kept_epoch, "kept": self.kept}, path)
 
     def restore(self, path) -> None:
-        saved = torch.load(path, map_location=self.device, weights_only=False)
-        for name, module in self.modules.items():
-            module.load_state_dict(saved[name])
-        self.rng.set_state(saved["batch_order_rng"])
-        _set_noise_rng_state(self.device, saved["noise_rng"])
-        self.history, self.kept_epoch, self.kept = saved["history"], saved["kept_epoch"], saved["kept"]
+        try:
+            saved = torch.load(path, map_location=self.device, weights_only=True)
+            for name, module in self.modules.items():
+                module.load_state_dict(saved[name])
+            self.rng.set_state(saved["batch_order_rng"])
+            _set_noise_rng_state(self.device, saved["noise_rng"])
+            self.history, self.kept_epoch, self.kept = saved["history"], saved["kept_epoch"], saved["kept"]
+        except Exception as err:  # truncated, another kind of file, a checkpoint of other networks
+            raise ValueError(f"{path} cannot be resumed from: it is not a complete checkpoint of this GAN run "
+                             f"({type(err).__name__}: {' '.join(str(err).split())[:120]}). It holds nothing but the progress of an "
+                             f"unfinished training run: delete it to train from the first epoch") from None
 
 
 def _noise_rng_state(device: torch.device) -> torch.Tensor:

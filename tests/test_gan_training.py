@@ -121,3 +121,28 @@ def test_the_fid_tracker_measures_the_generator_as_stored():
     stored = round_weights(_train(epochs=1)[0], "float16")
     expected = frechet_distance(features(feature_net, reference), features(feature_net, samples(stored, 64, LATENT, 2)))
     assert measured == pytest.approx(expected, rel=1e-12) and measured > 0
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint", None])
+def test_a_damaged_checkpoint_is_refused_with_its_path_and_what_to_do(tmp_path, content):
+    checkpoint = tmp_path / "run.pt"
+    if content is None:  # a torch file, but not a GAN run's state
+        torch.save({"generator": {}}, checkpoint)
+    else:
+        checkpoint.write_bytes(content)
+    with pytest.raises(ValueError, match=rf"{checkpoint} cannot be resumed from.*delete it to train from the first epoch"):
+        _train(checkpoint=checkpoint)
+    assert checkpoint.exists()  # the user's file is left as it was
+
+
+def test_a_longer_run_continues_a_shorter_ones_checkpoint_and_a_shorter_one_is_refused(tmp_path):
+    checkpoint = tmp_path / "run.pt"
+    _train(epochs=2, checkpoint=checkpoint)
+    evaluate, calls = _fake_fid([1.0] * 3)
+    continued_g, _, history = _train(epochs=3, evaluate=evaluate, checkpoint=checkpoint)
+    assert len(calls) == 1 and [r["epoch"] for r in history] == [1, 2, 3]
+    assert _same_weights(continued_g, _train(epochs=3)[0])
+    before = checkpoint.read_bytes()
+    with pytest.raises(ValueError, match=r"holds 3 epochs of this run, more than epochs=2"):
+        _train(epochs=2, checkpoint=checkpoint)
+    assert checkpoint.read_bytes() == before
