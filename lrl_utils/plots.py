@@ -171,7 +171,9 @@ def fragility(table: pd.DataFrame, paper: tuple[float, float] | None = None, pat
 def grid_accuracy(table: pd.DataFrame, path=None):
     """Defended accuracy (95 % CI bars) of α = 0 and α = 1, one group of bars per network and recovery lr, the
     undefended accuracy as a black tick, McNemar's p above each group (rows of grid.grid_table)."""
-    labels = [f"{r.classifier}\n{r.generator}, lr {r.lr:g}" for r in table.itertuples()]
+    seeds = table["restart seed"].nunique() > 1  # name each group's restarts when they differ
+    labels = [f"{classifier}\n{generator}, lr {lr:g}" + (f"\nrestart seed {seed}" if seeds else "")
+              for classifier, generator, lr, seed in table[["classifier", "generator", "lr", "restart seed"]].values]
     x = np.arange(len(table))
     fig, ax = plt.subplots(figsize=(max(6.4, 1.45 * len(table)), 3.8))
     for offset, name in [(-0.2, "α = 0"), (0.2, "α = 1")]:

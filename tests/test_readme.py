@@ -74,6 +74,15 @@ def _claims() -> list[tuple[str, str]]:
         return f"{cell.loc[(lr, alpha), column]:.1f} %, lr {lr:g}" + (f", α = {alpha:g}" if alpha else "")
 
     quality = pd.read_csv(RESULTS / "generator_quality/quality.csv").set_index("generator")
+    long_history = pd.read_csv(RESULTS / "generators/dcgan_long/history.csv")
+
+    seed1 = grid.loc["model_a_dcgan_long_seed1"]  # by lr: 0.001, 0.1
+    seed0 = grid.loc["model_a_dcgan_long"]
+    seed_move = max((seed1[c] - seed0[c]).abs().max() for c in ("α = 0 %", "α = 1 %"))
+
+    def long_lr(lr):
+        row = grid.loc[("model_a_dcgan_long", lr)]
+        return f"{row['α = 0 %']:.1f} % → {row['α = 1 %']:.1f} %, p = {row['McNemar p']:.2g}"
     dcgan = quality.loc["dcgan"]
 
     return [
@@ -99,6 +108,10 @@ def _claims() -> list[tuple[str, str]]:
                                   f"{convolutional['clean, every test image %'].min():.1f} % clean or more"),
         ("finding 2: model D", f"falls to {fragile.loc['model_d', 'FGSM 0.7 %']:.1f} %, at "
                                f"{fragile.loc['model_d', 'clean, every test image %']:.1f} % clean"),
+        ("finding 2: small convnet", f"to {fragile.loc['feature_net', 'FGSM 0.7 %']:.1f} % after 5 epochs "
+                                     f"({fragile.loc['feature_net', 'clean, every test image %']:.2f} % clean) but "
+                                     f"{fragile.loc['small_convnet', 'FGSM 0.7 %']:.1f} % after 12 "
+                                     f"({fragile.loc['small_convnet', 'clean, every test image %']:.2f} %)"),
         ("finding 2: PGD", f"takes every one of them to {fragile['PGD %'].min():.1f}–{fragile['PGD %'].max():.1f} %"),
         ("finding 3: movement", f"a mean\n{moved('defensegan', 'mean |element moved|')} per element from its random "
                                 f"initial value (at most {moved('defensegan', 'max |element moved|')})"),
@@ -141,6 +154,17 @@ def _claims() -> list[tuple[str, str]]:
                                   f"classifier reads "
                                   f"{dcgan['inversion accuracy %']:.1f} % of them right; the paper's 200 steps at lr 0.001 "
                                   f"leave {acc('defensegan_clean')}"),
+        ("finding 11: converged", f"(`dcgan_long`, the epoch of lowest FID to training images\nkept: epoch "
+                                  f"{long_history.loc[long_history.kept, 'epoch'].iloc[0]}, where the curve has flattened) "
+                                  f"reaches FID {quality.loc['dcgan_long', 'FID']:.1f} to the test images (precision "
+                                  f"{quality.loc['dcgan_long', 'precision']:.2f}, recall\n{quality.loc['dcgan_long', 'recall']:.2f})"),
+        ("finding 11: paper lr", f"below α = 0 at the paper's lr ({long_lr(0.001)}) and\nabove it at lr 0.1 ({long_lr(0.1)})"),
+        ("finding 11: gain", f"lifts α = 0 at lr 0.1 by "
+                             f"{grid.loc[('model_a_dcgan_long', 0.1), 'α = 0 %'] - grid.loc[('paper', 0.1), 'α = 0 %']:.1f} "
+                             f"points\nand leaves the restriction {grid.loc[('model_a_dcgan_long', 0.1), 'α = 1 − α = 0']:.1f} "
+                             f"where it had {grid.loc[('paper', 0.1), 'α = 1 − α = 0']:.1f}"),
+        ("finding 11: restarts", f"each accuracy\nmoves by at most {seed_move:.1f} points and the gains are "
+                                 + " and ".join(f"{g:+.1f}".replace("-", "−") for g in seed1["α = 1 − α = 0"])),
         ("finding 7: known seed", f"seed to {adaptive['known_seed']['defensegan']:.1f} %\nand "
                                   f"{adaptive['known_seed']['lrl']:.1f} %"),
     ]
