@@ -36,7 +36,7 @@ def grid_table(project: Project, root=".") -> pd.DataFrame:
             cells = {"clean": table.pred_clean == table.label, "no defense": table.pred_adv == table.label,
                      "α = 0": right0, "α = 1": right1}
             row = {"network": attack.name, "classifier": attack.classifier, "generator": attack.generator,
-                   "restart seed": project.recovery_settings(project.recoveries(attack.name, alpha0)[0])["seed"],
+                   "restart seed": project.restart_seed(attack.name),
                    "lr": variants[alpha0]["lr"], "α = 0 variant": alpha0, "α = 1 variant": alpha1}
             for name, right in cells.items():
                 acc = accuracy_ci(right)

@@ -204,7 +204,7 @@ class Project:
         # Each attack's runs, name -> settings: every variant on the paper attack, the two defenses on the
         # other stored attacks, the pairs' variants on a grid network, and the map's cells.
         recovered = {name: variants if name == PAPER_ATTACK else self.map_cells if name == MAP_ATTACK else
-                     {v: {**variants[v], **self._restart_seed(name)}
+                     {v: variants[v] if attack.stored else {**variants[v], "seed": self.restart_seed(name)}
                       for v in (self.defenses if attack.stored else self.grid_variants)}
                      for name, attack in attacks.items()}
         # Per-restart latents (recovery.pt) are kept for the 1000-image runs the analyses read, not for the
@@ -222,10 +222,10 @@ class Project:
             pairs = [p for p in pairs if p.variant == variant_name]
         return pairs
 
-    def _restart_seed(self, attack_name: str) -> dict:
-        """A grid network's `restart_seed` as a recovery setting (it replaces `seed` for its restarts)."""
+    def restart_seed(self, attack_name: str) -> int:
+        """The seed of an attack's recovery restarts: a grid network's `restart_seed`, else `seed`."""
         network = self.settings["grid"]["networks"].get(attack_name)
-        return {"seed": network["restart_seed"]} if network else {}
+        return network["restart_seed"] if network else self.settings["seed"]
 
     def recovery_settings(self, run: Recovery) -> dict:
         """What a recovery of ``run`` is computed with (`recover` and the variant's settings, minus the
