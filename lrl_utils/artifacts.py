@@ -140,7 +140,7 @@ def _load_weights(module, weights, path, kind) -> None:
 def save_gan(generator: Generator, discriminator: Discriminator, path, weights: str = "float32", **info) -> Path:
     """Both networks, their floating tensors stored as ``weights`` (see stored_weights)."""
     return save({"generator": stored_weights(generator, weights), "discriminator": stored_weights(discriminator, weights),
-                 "latent_dim": generator.latent_dim, **info}, path)
+                 "latent_dim": generator.latent_dim, "architecture": generator.architecture, **info}, path)
 
 
 WEIGHT_DTYPES = {"float32": torch.float32, "float16": torch.float16}
@@ -162,15 +162,19 @@ def round_weights(module: torch.nn.Module, weights: str) -> torch.nn.Module:
     return module
 
 
-def load_gan(path, device="cpu", latent_dim: int | None = None) -> tuple[Generator, Discriminator]:
-    """Generator and discriminator in eval mode; ``latent_dim``, if given, must match the checkpoint's."""
+def load_gan(path, device="cpu", latent_dim: int | None = None,
+             architecture: str | None = None) -> tuple[Generator, Discriminator]:
+    """Generator and discriminator in eval mode; ``latent_dim`` and ``architecture``, if given, must match the
+    file's."""
     state = load_checked(path, "gan", ["generator", "discriminator", "latent_dim"], device)
-    if latent_dim is not None and latent_dim != state["latent_dim"]:
-        raise ValueError(
-            f"{path} holds a generator with a {state['latent_dim']}-d latent, but latent_dim={latent_dim} "
-            f"was asked for: retrain the GAN (`dvc repro {MADE_BY['gan'][0]}`) or set latent_dim to {state['latent_dim']}"
-        )
-    generator, discriminator = Generator(state["latent_dim"]).to(device), Discriminator().to(device)
+    # Files saved before there was a second family of GANs name no architecture: they hold a DCGAN.
+    stored = {"latent_dim": state["latent_dim"], "architecture": state.get("architecture", "dcgan")}
+    for key, asked in (("latent_dim", latent_dim), ("architecture", architecture)):
+        if asked is not None and asked != stored[key]:
+            raise ValueError(f"{path} holds a generator of {key} {stored[key]!r}, but {key} {asked!r} was asked for: "
+                             f"retrain the GAN (`dvc repro {MADE_BY['gan'][0]}`) or set {key} to {stored[key]!r}")
+    generator = Generator(stored["latent_dim"], stored["architecture"]).to(device)
+    discriminator = Discriminator(stored["architecture"]).to(device)
     _load_weights(generator, state["generator"], path, "gan")
     _load_weights(discriminator, state["discriminator"], path, "gan")
     return generator.eval(), discriminator.eval()
@@ -182,8 +186,8 @@ def load_networks(project, device="cpu", attack=None) -> tuple[Classifier, Gener
     against the settings'."""
     classifier_name, generator_name = (attack.classifier, attack.generator) if attack else (None, None)
     classifier = load_classifier(project.classifier_path(classifier_name), device)
-    latent_dim = project.settings["generators"][project.generator_name(generator_name)]["latent_dim"]
-    generator, _ = load_gan(project.generator_path(generator_name), device, latent_dim=latent_dim)
+    run = project.settings["generators"][project.generator_name(generator_name)]
+    generator, _ = load_gan(project.generator_path(generator_name), device, run["latent_dim"], run["architecture"])
     return classifier, generator
 
 

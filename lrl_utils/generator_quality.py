@@ -45,7 +45,8 @@ def measure(project, feature_net, x_train, x_test, y_test, device="cpu") -> tupl
     ids = eval_indices(len(x_test), settings["inversion"]["images"], project.settings["attack"]["eval_seed"])
     shown = {}
     for name, generator_run in project.settings["generators"].items():
-        generator, _ = artifacts.load_gan(project.generator_path(name), device, generator_run["latent_dim"])
+        generator, _ = artifacts.load_gan(project.generator_path(name), device, generator_run["latent_dim"],
+                                          generator_run["architecture"])
         images = samples(generator, n, generator_run["latent_dim"], seed)
         inverted, x_rec = inversion(generator, classifier, x_test[ids], y_test[ids], ids.tolist(),
                                     resume_dir=project.cache_dir("recovery"),

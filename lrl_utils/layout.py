@@ -13,8 +13,9 @@ of `fgsm_sweep.magnitudes` (the paper's `defenses` on a subset of the paper atta
 Beyond them, one attack per entry of `grid.networks`: its classifier attacked on the paper attack's images,
 its generator inverting them from the restarts of its `restart_seed`, for each variant of `grid.pairs`. Those images are not stored: FGSM takes
 seconds, so the recover stage attacks again (its tables hold what the classifier predicted). Last,
-"lr_alpha_map": the same for the network of section `lr_alpha_map`, on the first `images` of the draw,
-recovered once per cell of its lr x alpha map (`lr_alpha_map.variant` with that lr and alpha).
+one attack per entry of `lr_alpha_map.maps`: the same for that pair of networks, on the first
+`lr_alpha_map.images` of the draw, recovered once per cell of the lr x alpha map (`lr_alpha_map.variant` with
+that lr and alpha).
 """
 from __future__ import annotations
 
@@ -25,7 +26,6 @@ from .settings import load
 
 PAPER_ATTACK = "paper"  # section `attack` of the settings
 FULL_TEST_ATTACK = "full_test"  # section `full_test`
-MAP_ATTACK = "lr_alpha_map"  # section `lr_alpha_map`
 EOT_ATTACKER = "eot"  # section `adaptive.eot`; the other attackers are `adaptive.attackers`
 CACHE = ".cache"  # not in git: the chunks of interrupted or shared runs
 
@@ -143,9 +143,9 @@ class Project:
         runs += [Attack(name, eps, attack["eval_images"], seed, *[f"{self.grid_dir}/{name}"] * 3, stored=False,
                         classifier=network["classifier"], generator=network["generator"])
                  for name, network in self.settings["grid"]["networks"].items()]
-        lr_alpha_map = self.settings["lr_alpha_map"]
-        runs.append(Attack(MAP_ATTACK, eps, lr_alpha_map["images"], seed, *[self.map_dir] * 3, stored=False,
-                           classifier=lr_alpha_map["classifier"], generator=lr_alpha_map["generator"]))
+        runs += [Attack(name, eps, self.settings["lr_alpha_map"]["images"], seed, *[self.map_dir(name)] * 3,
+                        stored=False, classifier=network["classifier"], generator=network["generator"])
+                 for name, network in self.maps.items()]
         return {run.name: run for run in runs}
 
     def attack(self, name: str) -> Attack:
@@ -171,9 +171,20 @@ class Project:
         return list(dict.fromkeys(v for pair in self.settings["grid"]["pairs"] for v in pair))
 
     @property
-    def map_dir(self) -> str:
-        """One folder per cell of the lr x alpha map (its recovery)."""
-        return f"{self.results_dir}/lr_alpha_map"
+    def maps(self) -> dict[str, dict]:
+        """The lr x alpha maps, each a pair of networks (`lr_alpha_map.maps`)."""
+        return self.settings["lr_alpha_map"]["maps"]
+
+    def map_dir(self, name: str) -> str:
+        """One folder per cell of map ``name`` (its recovery)."""
+        return f"{self.results_dir}/lr_alpha_map/{self._map(name)}"
+
+    def map_recoveries(self, name: str) -> list[Recovery]:
+        """The cells of map ``name``, lr-major."""
+        return self.recoveries(self._map(name))
+
+    def _map(self, name: str) -> str:
+        return _known(name, self.maps, "map_name", "a map of lr_alpha_map.maps")
 
     @property
     def map_cells(self) -> dict[str, dict]:
@@ -202,16 +213,16 @@ class Project:
         """Every (attack, variant) pair of the settings, or those of one attack and/or one variant."""
         variants, attacks = self.settings["variants"], self.attacks()
         # Each attack's runs, name -> settings: every variant on the paper attack, the two defenses on the
-        # other stored attacks, the pairs' variants on a grid network, and the map's cells.
-        recovered = {name: variants if name == PAPER_ATTACK else self.map_cells if name == MAP_ATTACK else
+        # other stored attacks, the pairs' variants on a grid network, and a map's cells.
+        recovered = {name: variants if name == PAPER_ATTACK else self.map_cells if name in self.maps else
                      {v: variants[v] if attack.stored else {**variants[v], "seed": self.restart_seed(name)}
                       for v in (self.defenses if attack.stored else self.grid_variants)}
                      for name, attack in attacks.items()}
         # Per-restart latents (recovery.pt) are kept for the 1000-image runs the analyses read, not for the
-        # full test set's (150 MB), the grid's nor the map's: their per-image tables are what is compared;
-        # the map keeps how far z moved instead (movement.csv), which its heatmaps set beside accuracy.
+        # full test set's (150 MB), the grid's nor the maps': their per-image tables are what is compared;
+        # a map keeps how far z moved instead (movement.csv), which its heatmaps set beside accuracy.
         pairs = [Recovery(attack, variant, settings, f"{attack.recoveries_dir}/{variant}",
-                          save_recovery=attack.stored and name != FULL_TEST_ATTACK, save_movement=name == MAP_ATTACK)
+                          save_recovery=attack.stored and name != FULL_TEST_ATTACK, save_movement=name in self.maps)
                  for name, attack in attacks.items() for variant, settings in recovered[name].items()]
         if attack_name is not None:
             _known(attack_name, attacks, "attack_name", "an attack")
@@ -277,19 +288,20 @@ class Project:
                     ("recover.generator", settings["recover"]["generator"], "generators")]
         networks += [(f"grid.networks.{name}.{role}", pair[role], f"{role}s")
                      for name, pair in settings["grid"]["networks"].items() for role in ("classifier", "generator")]
-        networks += [(f"lr_alpha_map.{role}", settings["lr_alpha_map"][role], f"{role}s")
-                     for role in ("classifier", "generator")]
+        networks += [(f"lr_alpha_map.maps.{name}.{role}", pair[role], f"{role}s")
+                     for name, pair in settings["lr_alpha_map"]["maps"].items() for role in ("classifier", "generator")]
         networks += [("generator_quality.features", settings["generator_quality"]["features"], "classifiers")]
         for key, value, names in networks:
             if value not in settings[names]:
                 raise ValueError(f"{where}: {key} {value!r} is not under `{names}:` ({', '.join(settings[names])})")
-        clash = {PAPER_ATTACK, FULL_TEST_ATTACK, MAP_ATTACK} & set(settings["fgsm_sweep"]["magnitudes"])
-        if clash:
-            raise ValueError(f"{where}: fgsm_sweep.magnitudes may not be named {sorted(clash)} (attack names)")
-        clash = {PAPER_ATTACK, FULL_TEST_ATTACK, MAP_ATTACK, *settings["fgsm_sweep"]["magnitudes"]} & set(
-            settings["grid"]["networks"])
-        if clash:
-            raise ValueError(f"{where}: grid.networks may not be named {sorted(clash)} (attack names)")
+        # Every attack has a name of its own: the paper's, the full test's, then the sweep's, the grid's, the maps'.
+        taken = {PAPER_ATTACK, FULL_TEST_ATTACK}
+        for key, names in [("fgsm_sweep.magnitudes", settings["fgsm_sweep"]["magnitudes"]),
+                           ("grid.networks", settings["grid"]["networks"]), ("lr_alpha_map.maps", settings["lr_alpha_map"]["maps"])]:
+            clash = taken & set(names)
+            if clash:
+                raise ValueError(f"{where}: {key} may not be named {sorted(clash)} (names of other attacks)")
+            taken |= set(names)
         if EOT_ATTACKER in settings["adaptive"]["attackers"]:
             raise ValueError(f"{where}: adaptive.attackers may not be named {EOT_ATTACKER!r} (adaptive.eot's name)")
         pairs = [*settings["adaptive"]["pairs"], *settings["adaptive"]["eot"]["pairs"]]

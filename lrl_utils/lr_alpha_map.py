@@ -1,7 +1,8 @@
 """The lr x alpha map: where does the restriction start to help, and how far has z moved there?
 
-Each cell of `lr_alpha_map` recovers the same attacked images (the map's network, the paper's FGSM) with one
-recovery lr and one alpha (stage recover_map). Within each lr, every alpha is tested against alpha 0 on the
+Each map of `lr_alpha_map.maps` is a pair of networks; each of its cells recovers the same attacked images (that
+classifier attacked with the paper's FGSM, that generator inverting) with one recovery lr and one alpha (stage
+recover_map@<map>). Within each lr, every alpha is tested against alpha 0 on the
 same images with McNemar's exact test (notebook 12_lr_alpha_map).
 """
 from __future__ import annotations
@@ -13,16 +14,16 @@ import torch
 
 from . import artifacts
 from .evaluation import accuracy_ci, mcnemar_exact
-from .layout import MAP_ATTACK, Project
+from .layout import Project
 from .reporting import paired_correct
 from .restriction import latent_restriction_loss
 
 
-def map_table(project: Project, root=".") -> pd.DataFrame:
+def map_table(project: Project, map_name: str, root=".") -> pd.DataFrame:
     """One row per cell, lr-major: defended accuracy in % with its 95 % Wilson interval, the gain over alpha 0
     at the same lr with McNemar's exact p (alpha 0's own row: gain 0, no p), the mean reconstruction MSE and
     W1, and how far the kept latents moved from their init (mean L2 distance and mean |element change|)."""
-    runs = project.recoveries(MAP_ATTACK)
+    runs = project.map_recoveries(map_name)
     tables = {run.variant: artifacts.read_per_image(Path(root) / run.folder, "map recovery") for run in runs}
     reference = {run.settings["lr"]: run.variant for run in runs if run.settings["alpha"] == 0}
     rows = []
@@ -41,12 +42,12 @@ def map_table(project: Project, root=".") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def best_against_best(project: Project, table: pd.DataFrame, root=".") -> dict:
+def best_against_best(project: Project, map_name: str, table: pd.DataFrame, root=".") -> dict:
     """Does the restriction beat a well-chosen lr? The most accurate cell with alpha > 0 against the most
     accurate with alpha 0 (any lr; the first in the map's order on a tie), McNemar's exact test on the same images."""
     best = {kind: rows.sort_values("accuracy %", ascending=False, kind="stable").iloc[0]
             for kind, rows in (("alpha > 0", table[table.alpha > 0]), ("alpha 0", table[table.alpha == 0]))}
-    folders = {run.variant: Path(root) / run.folder for run in project.recoveries(MAP_ATTACK)}
+    folders = {run.variant: Path(root) / run.folder for run in project.map_recoveries(map_name)}
     cells = [best["alpha > 0"]["cell"], best["alpha 0"]["cell"]]
     right, right0 = paired_correct(*[artifacts.read_per_image(folders[c], "map recovery") for c in cells], names=cells)
     test = mcnemar_exact(right, right0)
@@ -65,6 +66,14 @@ def init_restriction(latent_dim: int, seed: int, draws: int = 1000) -> float:
 def pivot(table: pd.DataFrame, column: str) -> pd.DataFrame:
     """``column`` of the map as a grid: one row per lr, one column per alpha."""
     return table.pivot(index="lr", columns="alpha", values=column)
+
+
+def gain_and_movement(table: pd.DataFrame) -> pd.DataFrame:
+    """Per lr (rows), each alpha's gain over alpha 0 (columns), beside how far z moved with alpha 0 and how far
+    its elements then are from N(0, 1) (mean W1)."""
+    return pivot(table, "gain over α 0").round(1).assign(
+        **{"L2 moved at α = 0": pivot(table, "mean L2 moved")[0].round(2),
+           "W1 at α = 0": pivot(table, "mean W1")[0].round(3)})
 
 
 def save(table: pd.DataFrame, best: dict, init_w1: float, out_dir) -> None:

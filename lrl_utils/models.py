@@ -1,5 +1,5 @@
 """The networks: the paper's Defense-GAN "Model A" classifier (and Defense-GAN's other MNIST classifiers, to
-find one as fragile as the paper's) and a DCGAN for 28x28 MNIST."""
+find one as fragile as the paper's) and the GANs for 28x28 MNIST: a DCGAN, and the author's later GAN."""
 from __future__ import annotations
 
 import torch
@@ -69,6 +69,29 @@ def _small_convnet() -> nn.Sequential:
     )
 
 
+def _norm_convs(channels_in: int, channels_out: int, depth: int) -> list[nn.Module]:
+    """``depth`` 3x3 convolutions (SAME, no bias), each followed by leaky ReLU (0.2) and InstanceNorm."""
+    layers = []
+    for k in range(depth):
+        layers += [nn.Conv2d(channels_in if k == 0 else channels_out, channels_out, 3, padding=1, bias=False),
+                   nn.LeakyReLU(0.2), nn.InstanceNorm2d(channels_out, affine=True)]
+    return layers
+
+
+def _author_convnet(width: int = 32, outputs: int = 10) -> nn.Sequential:
+    """The seed paper author's later MNIST classifier (jeongik-jo/LatentRegulation, Classifier/Model.py): a 3x3
+    convolution, then twice (average-pool, three 3x3 convolutions doubling the channels), InstanceNorm and
+    leaky ReLU throughout, no dropout, one linear layer. His has width 128 (128-256-512 channels, 30 MB of
+    weights); ``width`` 32 keeps its shape at a sixteenth of the weights and compute (1.8 MB)."""
+    return nn.Sequential(
+        *_norm_convs(1, width, 1),                                          # 28
+        nn.AvgPool2d(2), *_norm_convs(width, 2 * width, 3),                 # 14
+        nn.AvgPool2d(2), *_norm_convs(2 * width, 4 * width, 3),             # 7
+        nn.Flatten(),
+        nn.Linear(4 * width * 7 * 7, outputs),
+    )
+
+
 # The classifiers a settings file may name (`classifiers.<name>.architecture`). Dropout rates are those the
 # architectures' names carry in the literature (the share dropped).
 CLASSIFIER_ARCHITECTURES = {
@@ -79,6 +102,7 @@ CLASSIFIER_ARCHITECTURES = {
     "model_c": _model_c,
     "model_d": _model_d,
     "small_convnet": _small_convnet,
+    "author_convnet": _author_convnet,
 }
 
 
@@ -99,35 +123,66 @@ class Classifier(nn.Module):
 
 
 class Generator(nn.Module):
-    """DCGAN generator: z [N, latent_dim] -> image [N, 1, 28, 28] in [-1, 1]."""
+    """A generator of one of GENERATOR_ARCHITECTURES: z [N, latent_dim] -> image [N, 1, 28, 28] in [-1, 1]."""
 
-    def __init__(self, latent_dim: int = LATENT_DIM):
+    def __init__(self, latent_dim: int = LATENT_DIM, architecture: str = "dcgan"):
         super().__init__()
-        self.latent_dim = latent_dim
-        self.project = nn.Sequential(nn.Linear(latent_dim, 128 * 7 * 7, bias=False))
-        self.net = nn.Sequential(
-            nn.BatchNorm2d(128), nn.ReLU(),
-            nn.ConvTranspose2d(128, 64, 4, 2, 1, bias=False),  # 7 -> 14
-            nn.BatchNorm2d(64), nn.ReLU(),
-            nn.ConvTranspose2d(64, 1, 4, 2, 1),                 # 14 -> 28
-            nn.Tanh(),
-        )
+        _check_architecture(architecture)
+        self.latent_dim, self.architecture = latent_dim, architecture
+        self.channels = {"dcgan": 128, "author_gan": 4 * AUTHOR_WIDTH}[architecture]  # of the 7x7 layer
+        if architecture == "dcgan":  # Linear -> 128x7x7, two transposed convolutions
+            self.project = nn.Sequential(nn.Linear(latent_dim, 128 * 7 * 7, bias=False))
+            self.net = nn.Sequential(
+                nn.BatchNorm2d(128), nn.ReLU(),
+                nn.ConvTranspose2d(128, 64, 4, 2, 1, bias=False),  # 7 -> 14
+                nn.BatchNorm2d(64), nn.ReLU(),
+                nn.ConvTranspose2d(64, 1, 4, 2, 1),                 # 14 -> 28
+                nn.Tanh(),
+            )
+        else:  # the author's later generator (Gan/Model.py): twice (upsample, three 3x3 convolutions halving)
+            width = AUTHOR_WIDTH
+            self.project = nn.Sequential(nn.Linear(latent_dim, 4 * width * 7 * 7), nn.LeakyReLU(0.2))
+            self.net = nn.Sequential(
+                nn.InstanceNorm2d(4 * width, affine=True),
+                nn.Upsample(scale_factor=2), *_norm_convs(4 * width, 2 * width, 3),   # 7 -> 14
+                nn.Upsample(scale_factor=2), *_norm_convs(2 * width, width, 3),       # 14 -> 28
+                nn.Conv2d(width, 1, 1), nn.Tanh(),
+            )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(self.project(z).view(-1, 128, 7, 7))
+        return self.net(self.project(z).view(-1, self.channels, 7, 7))
 
 
 class Discriminator(nn.Module):
-    """The generator's mirror: image [N, 1, 28, 28] -> one real/fake logit per image."""
+    """The generator's mirror: image [N, 1, 28, 28] -> one score per image (a logit, or the least-squares
+    GAN's score)."""
 
-    def __init__(self):
+    def __init__(self, architecture: str = "dcgan"):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2),                          # 28 -> 14
-            nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),  # -> 7
-            nn.Flatten(),
-            nn.Linear(128 * 7 * 7, 1),
-        )
+        _check_architecture(architecture)
+        self.architecture = architecture
+        if architecture == "dcgan":
+            self.net = nn.Sequential(
+                nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2),                          # 28 -> 14
+                nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),  # -> 7
+                nn.Flatten(),
+                nn.Linear(128 * 7 * 7, 1),
+            )
+        else:  # the author's: his classifier's network with one output
+            self.net = _author_convnet(AUTHOR_WIDTH, outputs=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(1)
+
+
+# The generators a settings file may name (`generators.<name>.architecture`), each with its discriminator.
+# author_gan: the author's later GAN (jeongik-jo/LatentRegulation, Gan/Model.py) at a quarter of his width
+# (128-64-32 channels for 512-256-128), InstanceNorm and leaky ReLU; his loss is the least-squares GAN's.
+GENERATOR_ARCHITECTURES = ("dcgan", "author_gan")
+AUTHOR_WIDTH = 32
+
+
+def _check_architecture(architecture: str) -> None:
+    if architecture not in GENERATOR_ARCHITECTURES:
+        raise ValueError(f"unknown generator architecture {architecture!r}; the architectures are "
+                         f"{', '.join(GENERATOR_ARCHITECTURES)}")

@@ -189,10 +189,10 @@ def grid_accuracy(table: pd.DataFrame, path=None):
     return _finish(fig, path)
 
 
-def lr_alpha_heatmaps(table: pd.DataFrame, path=None):
+def lr_alpha_heatmaps(table: pd.DataFrame, title: str, path=None):
     """Three heatmaps over recovery lr (rows) x alpha (columns), rows of lr_alpha_map.map_table: defended
     accuracy, alpha's gain over alpha 0 at the same lr (McNemar's p in each cell), and how far the kept
-    latents moved from their init (mean L2 distance)."""
+    latents moved from their init (mean L2 distance); ``title`` names the map."""
     lrs, alphas = sorted(table.lr.unique()), sorted(table.alpha.unique())
     grid = lambda column: table.pivot(index="lr", columns="alpha", values=column).loc[lrs, alphas].to_numpy()
     gain = grid("gain over α 0")
@@ -201,7 +201,7 @@ def lr_alpha_heatmaps(table: pd.DataFrame, path=None):
               ("mean L2 distance z moved from its init", grid("mean L2 moved"), "magma", None, "{:.2f}")]
     p = grid("McNemar p")
     fig, axes = plt.subplots(1, 3, figsize=(14, 0.55 * len(lrs) + 2.2))
-    for ax, (title, values, cmap, limit, fmt) in zip(axes, panels):
+    for ax, (panel_title, values, cmap, limit, fmt) in zip(axes, panels):
         image = ax.imshow(values, cmap=cmap, aspect="auto",
                           **({"vmin": -limit, "vmax": limit} if limit else {}))
         for (i, j), value in np.ndenumerate(values):
@@ -211,8 +211,9 @@ def lr_alpha_heatmaps(table: pd.DataFrame, path=None):
             ax.text(j, i, text, ha="center", va="center", fontsize=7, color="white" if dark else "black")
         ax.set_xticks(range(len(alphas)), [f"{a:g}" for a in alphas]), ax.set_xlabel("α")
         ax.set_yticks(range(len(lrs)), [f"{lr:g}" for lr in lrs]), ax.set_ylabel("recovery lr")
-        ax.set_title(title, fontsize=9)
+        ax.set_title(panel_title, fontsize=9)
         fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return _finish(fig, path)
 

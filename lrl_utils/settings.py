@@ -18,11 +18,11 @@ from .adaptive import KEEP
 from .artifacts import WEIGHT_DTYPES
 from .checks import check_number
 from .defense import INPUTS
-from .models import CLASSIFIER_ARCHITECTURES
+from .models import CLASSIFIER_ARCHITECTURES, GENERATOR_ARCHITECTURES
 from .recovery import SELECT_RULES
 from .restriction import REFERENCES, RESTRICTIONS
 from .speed import PRECISIONS
-from .training import KEEP_EPOCH
+from .training import GAN_LOSSES, KEEP_EPOCH
 
 DEVICES = ("auto", "cpu", "cuda")
 TEST_IMAGES = 10000
@@ -97,7 +97,8 @@ SCHEMA = {
     "seed": _int(), "device": _choice(DEVICES),
     "data": {"dir": _text},
     "classifiers": ("names", CLASSIFIER),
-    "generators": ("names", {"latent_dim": _int(1), "epochs": _int(1), "batch_size": _int(1),
+    "generators": ("names", {"architecture": _choice(GENERATOR_ARCHITECTURES), "loss": _choice(GAN_LOSSES),
+                             "latent_dim": _int(1), "epochs": _int(1), "batch_size": _int(1),
                              "lr": _real(0, low_open=True), "beta1": _fraction, "train_limit": _int(),
                              "keep": _choice(KEEP_EPOCH), "weights": _choice(WEIGHT_DTYPES)}),
     "attack": {"classifier": _text, "eps": _real(low=0), "eval_images": _int(1, TEST_IMAGES), "eval_seed": _int()},
@@ -114,8 +115,8 @@ SCHEMA = {
     "defenses": _names,
     "headline": {"pairs": ("names", _pair)},
     "grid": {"networks": ("names", {"classifier": _text, "generator": _text, "restart_seed": _int()}), "pairs": _pairs},
-    "lr_alpha_map": {"classifier": _text, "generator": _text, "images": _int(1, TEST_IMAGES), "variant": _text,
-                     "lrs": _values(low_open=True), "alphas": _values(low_open=False)},
+    "lr_alpha_map": {"images": _int(1, TEST_IMAGES), "variant": _text, "lrs": _values(low_open=True),
+                     "alphas": _values(low_open=False), "maps": ("names", {"classifier": _text, "generator": _text})},
     "generator_quality": {"features": _text,
                           "samples": _int(2, TEST_IMAGES), "neighbours": _int(1),
                           "inversion": {"images": _int(1, TEST_IMAGES), "steps": _int(1), "lr": _real(0, low_open=True)}},

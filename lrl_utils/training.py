@@ -1,4 +1,4 @@
-"""Training loops for the classifier and the DCGAN, in plain sight (after pytorch/examples dcgan)."""
+"""Training loops for the classifiers and the GANs, in plain sight (after pytorch/examples dcgan)."""
 from __future__ import annotations
 
 import copy
@@ -6,6 +6,7 @@ import hashlib
 import json
 import time
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -57,9 +58,11 @@ def classifier_step(model, optimiser, xb, yb):
 
 
 def train_gan(x, *, epochs: int, batch_size: int = 64, lr: float = 2e-4, beta1: float = 0.5,
-              latent_dim: int = 256, seed: int = 0, device="cpu", progress: bool = True,
-              evaluate=None, keep: str = "last", checkpoint=None):
-    """The DCGAN recipe (Radford et al. 2016): Adam(2e-4, beta1 0.5), z ~ N(0, I), non-saturating loss.
+              latent_dim: int = 256, architecture: str = "dcgan", loss: str = "nonsaturating", seed: int = 0,
+              device="cpu", progress: bool = True, evaluate=None, keep: str = "last", checkpoint=None):
+    """A GAN of ``architecture`` (models.GENERATOR_ARCHITECTURES) trained by the DCGAN recipe (Radford et al.
+    2016): Adam(2e-4, beta1 0.5), z ~ N(0, I), the DCGAN's weight init (for "dcgan"; the author's GAN keeps
+    PyTorch's), and ``loss``: "nonsaturating" (the DCGAN's) or "least_squares" (Mao et al. 2017, the author's).
 
     ``evaluate(generator) -> dict`` (e.g. sample_measures.fid_tracker), if given, adds its measures to
     each epoch's history row. ``keep``: the weights of the last epoch, or ("best_fid") of the epoch whose
@@ -71,13 +74,16 @@ def train_gan(x, *, epochs: int, batch_size: int = 64, lr: float = 2e-4, beta1: 
     """
     if keep not in KEEP_EPOCH:
         raise ValueError(f"keep must be one of {KEEP_EPOCH}; got {keep!r}")
+    if loss not in GAN_LOSSES:
+        raise ValueError(f"loss must be one of {list(GAN_LOSSES)}; got {loss!r}")
     if keep == "best_fid" and evaluate is None:
         raise ValueError("keep='best_fid' needs evaluate (a function returning the epoch's fid_train)")
     torch.manual_seed(seed)
     rng = torch.Generator().manual_seed(seed)
-    generator, discriminator = Generator(latent_dim).to(device), Discriminator().to(device)
-    generator.apply(_dcgan_init)
-    discriminator.apply(_dcgan_init)
+    generator, discriminator = Generator(latent_dim, architecture).to(device), Discriminator(architecture).to(device)
+    if architecture == "dcgan":
+        generator.apply(_dcgan_init)
+        discriminator.apply(_dcgan_init)
     opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(beta1, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(beta1, 0.999))
     state = _GanState(generator, discriminator, opt_g, opt_d, rng, device)
@@ -93,12 +99,12 @@ def train_gan(x, *, epochs: int, batch_size: int = 64, lr: float = 2e-4, beta1: 
                         disable=not progress, mininterval=10.0):
             real = x[idx].to(device)
             noise = torch.randn(len(idx), latent_dim, device=device)
-            loss_d, loss_g, logits_real, logits_fake = gan_step(generator, discriminator, opt_g, opt_d, real, noise)
+            loss_d, loss_g, scores_real, scores_fake = gan_step(generator, discriminator, opt_g, opt_d, real, noise, loss)
             n = len(idx)
             sums["loss_d"] += loss_d.item() * n
             sums["loss_g"] += loss_g.item() * n
-            sums["d_real"] += torch.sigmoid(logits_real).sum().item()
-            sums["d_fake"] += torch.sigmoid(logits_fake).sum().item()
+            sums["d_real"] += GAN_LOSSES[loss].belief(scores_real).sum().item()
+            sums["d_fake"] += GAN_LOSSES[loss].belief(scores_fake).sum().item()
             count += n
         row = {"epoch": epoch, **{k: v / count for k, v in sums.items()},
                "seconds": time.perf_counter() - started}
@@ -180,24 +186,46 @@ def _set_noise_rng_state(device: torch.device, state: torch.Tensor) -> None:
         torch.set_rng_state(state.cpu())
 
 
-def gan_step(generator, discriminator, opt_g, opt_d, real, noise):
-    """One discriminator and one generator Adam step; returns both losses and the discriminator's logits
-    on the real and the fake batch."""
+class GanLoss(NamedTuple):
+    """A GAN objective on the discriminator's scores: ``d(real, fake)``, ``g(fake)``, and ``belief(scores)``,
+    the discriminator's verdict "real" on the history's scale (D(x): 1 real, 0 fake)."""
+    d: Callable
+    g: Callable
+    belief: Callable
+
+
+GAN_LOSSES = {
+    # The DCGAN's: binary cross-entropy on logits; the generator maximises log D(G(z)) (non-saturating).
+    "nonsaturating": GanLoss(
+        d=lambda real, fake: (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+                              + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))),
+        g=lambda fake: F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake)),
+        belief=torch.sigmoid),
+    # The least-squares GAN's (Mao et al. 2017) as the author's Gan/Train.py has it: real -> 1, fake -> 0.
+    "least_squares": GanLoss(
+        d=lambda real, fake: ((real - 1) ** 2 + fake ** 2).mean(),
+        g=lambda fake: ((fake - 1) ** 2).mean(),
+        belief=lambda scores: scores),
+}
+
+
+def gan_step(generator, discriminator, opt_g, opt_d, real, noise, loss: str = "nonsaturating"):
+    """One discriminator and one generator Adam step on ``loss`` (GAN_LOSSES); returns both losses and the
+    discriminator's scores on the real and the fake batch."""
+    objective = GAN_LOSSES[loss]
     fake = generator(noise)
-    # Discriminator: real -> 1, fake -> 0.
-    logits_real, logits_fake = discriminator(real), discriminator(fake.detach())
-    loss_d = (F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
-              + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake)))
+    # Discriminator: real -> real, fake -> fake.
+    scores_real, scores_fake = discriminator(real), discriminator(fake.detach())
+    loss_d = objective.d(scores_real, scores_fake)
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     opt_d.step()
     # Generator: make the discriminator call fakes real.
-    logits_gen = discriminator(fake)
-    loss_g = F.binary_cross_entropy_with_logits(logits_gen, torch.ones_like(logits_gen))
+    loss_g = objective.g(discriminator(fake))
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     opt_g.step()
-    return loss_d, loss_g, logits_real, logits_fake
+    return loss_d, loss_g, scores_real, scores_fake
 
 
 def _dcgan_init(module: torch.nn.Module) -> None:

@@ -5,6 +5,8 @@ from lrl_utils import Generator, fgsm, Classifier, recover_latents
 from lrl_utils.artifacts import MissingArtifactError, load_attack, load_classifier, load_gan, save_gan
 from lrl_utils.models import Discriminator
 
+from helpers import REPO
+
 GOOD = torch.zeros(2, 1, 4, 4)
 
 
@@ -76,9 +78,26 @@ def test_missing_quick_profile_artifact_names_the_command_that_makes_it():
 
 def test_generator_checkpoint_with_another_latent_size(tmp_path):
     path = save_gan(Generator(64), Discriminator(), tmp_path / "gan.pt")
-    with pytest.raises(ValueError, match="holds a generator with a 64-d latent, but latent_dim=256"):
+    with pytest.raises(ValueError, match="holds a generator of latent_dim 64, but latent_dim 256 was asked for"):
         load_gan(path, latent_dim=256)
     assert load_gan(path, latent_dim=64)[0].latent_dim == 64
+
+
+def test_generator_checkpoint_of_another_architecture(tmp_path):
+    path = save_gan(Generator(64, "author_gan"), Discriminator("author_gan"), tmp_path / "gan.pt")
+    with pytest.raises(ValueError, match="holds a generator of architecture 'author_gan', but architecture 'dcgan' "
+                                         "was asked for: retrain the GAN .*or set architecture to 'author_gan'"):
+        load_gan(path, architecture="dcgan")
+    generator, discriminator = load_gan(path, architecture="author_gan")
+    assert (generator.architecture, discriminator.architecture) == ("author_gan", "author_gan")
+
+
+def test_generator_file_from_before_the_second_family_is_a_dcgan(tmp_path):
+    # models/generators/dcgan.pt was saved before files named their architecture
+    state = torch.load(REPO / "models" / "generators" / "dcgan.pt", weights_only=True)
+    assert "architecture" not in state
+    generator, _ = load_gan(REPO / "models" / "generators" / "dcgan.pt", latent_dim=256, architecture="dcgan")
+    assert generator.architecture == "dcgan"
 
 
 def test_unknown_device_is_explained():

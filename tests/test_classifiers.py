@@ -5,11 +5,31 @@ import torch
 from helpers import REPO
 from lrl_utils import artifacts, fgsm, predict
 from lrl_utils.fragility import fragility_table, summary, undefended_accuracy
-from lrl_utils.models import CLASSIFIER_ARCHITECTURES, Classifier
+from lrl_utils.models import CLASSIFIER_ARCHITECTURES, Classifier, Discriminator, Generator
 
 PARAMETERS = {"model_a": 924_746, "model_a_same": 1_285_194, "model_a_no_dropout": 924_746,
               "model_b": 710_218, "model_c": 1_387_210, "model_d": 199_210,
-              "small_convnet": 320 + 18_496 + 401_536 + 1_290}  # 1*32*9+32, 32*64*9+64, 64*7*7*128+128, 128*10+10
+              "small_convnet": 320 + 18_496 + 401_536 + 1_290,  # 1*32*9+32, 32*64*9+64, 64*7*7*128+128, 128*10+10
+              # convolutions without bias, InstanceNorm's scale and shift per channel, the linear layer:
+              # 1*32*9 + 2*32, 32*64*9 + 2*64*64*9 + 3*2*64, 64*128*9 + 2*128*128*9 + 3*2*128, 128*7*7*10+10
+              "author_convnet": 352 + 92_544 + 369_408 + 62_730}
+
+
+@pytest.mark.parametrize("architecture, generator_parameters, discriminator_parameters", [
+    # DCGAN: Linear 256 -> 128*7*7 without bias, batch norms' scale and shift, two transposed convolutions;
+    # its discriminator: 1*64*16+64, 64*128*16, 2*128, 128*7*7+1
+    ("dcgan", 256 * 6272 + 2 * 128 + 128 * 64 * 16 + 2 * 64 + 64 * 16 + 1, 1_088 + 131_072 + 256 + 6_273),
+    # the author's: Linear 256 -> 128*7*7 with bias, InstanceNorm (128), 128*64*9 + 2*64*64*9 + 3*2*64,
+    # 64*32*9 + 2*32*32*9 + 3*2*32, the 1x1 convolution 32 + 1; his discriminator is author_convnet with one output
+    ("author_gan", 256 * 6272 + 6272 + 256 + 147_840 + 37_056 + 33, 352 + 92_544 + 369_408 + 6_273),
+])
+def test_both_gans_give_images_and_scores_with_their_known_size(architecture, generator_parameters,
+                                                                 discriminator_parameters):
+    generator, discriminator = Generator(256, architecture), Discriminator(architecture)
+    images = generator(torch.randn(3, 256))
+    assert images.shape == (3, 1, 28, 28) and images.abs().max() <= 1 and discriminator(images).shape == (3,)
+    assert sum(p.numel() for p in generator.parameters()) == generator_parameters
+    assert sum(p.numel() for p in discriminator.parameters()) == discriminator_parameters
 
 
 @pytest.mark.parametrize("architecture", CLASSIFIER_ARCHITECTURES)

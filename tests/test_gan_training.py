@@ -1,5 +1,7 @@
 """training.train_gan's checkpoints and kept epoch, the FID tracked per epoch, and float16 storage
 (artifacts.stored_weights / round_weights, save_gan / load_gan)."""
+import math
+
 import pytest
 import torch
 
@@ -146,3 +148,49 @@ def test_a_longer_run_continues_a_shorter_ones_checkpoint_and_a_shorter_one_is_r
     with pytest.raises(ValueError, match=r"holds 3 epochs of this run, more than epochs=2"):
         _train(epochs=2, checkpoint=checkpoint)
     assert checkpoint.read_bytes() == before
+
+
+def test_the_gan_losses_have_their_known_values():
+    from lrl_utils.training import GAN_LOSSES
+    real, fake = torch.tensor([2.0, 0.5]), torch.tensor([-1.0, 0.5])
+    softplus = lambda v: math.log1p(math.exp(v))  # -log sigmoid(-v)
+    nonsaturating = GAN_LOSSES["nonsaturating"]
+    # binary cross-entropy, averaged over the batch: real -> 1 costs softplus(-s), fake -> 0 costs softplus(s)
+    assert nonsaturating.d(real, fake).item() == pytest.approx(
+        (softplus(-2.0) + softplus(-0.5)) / 2 + (softplus(-1.0) + softplus(0.5)) / 2, rel=1e-6)
+    assert nonsaturating.g(fake).item() == pytest.approx((softplus(1.0) + softplus(-0.5)) / 2, rel=1e-6)
+    least_squares = GAN_LOSSES["least_squares"]
+    # per image (D(x) - 1)^2 + D(G(z))^2, averaged: ((1 + 1) + (0.25 + 0.25)) / 2
+    assert least_squares.d(real, fake).item() == pytest.approx(1.25)
+    assert least_squares.g(fake).item() == pytest.approx((4 + 0.25) / 2)  # (D(G(z)) - 1)^2
+    assert torch.equal(least_squares.belief(real), real)
+
+
+def test_the_authors_gan_trains_by_least_squares_and_comes_back_from_its_file(tmp_path):
+    generator, discriminator, history = _train(epochs=2, architecture="author_gan", loss="least_squares")
+    assert (generator.architecture, discriminator.architecture) == ("author_gan", "author_gan")
+    assert all(math.isfinite(row[k]) for row in history for k in ("loss_d", "loss_g", "d_real", "d_fake"))
+    again, _, history_again = _train(epochs=2, architecture="author_gan", loss="least_squares")
+    assert _same_weights(generator, again) and history_again[-1]["loss_g"] == history[-1]["loss_g"]  # seeded
+    save_gan(generator, discriminator, tmp_path / "gan.pt")
+    loaded, _ = load_gan(tmp_path / "gan.pt", latent_dim=LATENT, architecture="author_gan")
+    z = torch.randn(4, LATENT)
+    with torch.no_grad():
+        assert torch.equal(loaded(z), generator(z)) and loaded(z).shape == (4, 1, 28, 28)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        _train(epochs=1, loss="hinge")
+
+
+def test_least_squares_steps_move_the_discriminator_towards_real_1_and_fake_0():
+    from lrl_utils.models import Discriminator, Generator
+    from lrl_utils.training import gan_step
+    torch.manual_seed(0)
+    generator, discriminator = Generator(LATENT, "author_gan"), Discriminator("author_gan")
+    opt_g = torch.optim.Adam(generator.parameters(), lr=1e-4)
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=1e-3)
+    real, noise = _images(16), torch.randn(16, LATENT)
+    scores = [gan_step(generator, discriminator, opt_g, opt_d, real, noise, "least_squares") for _ in range(15)]
+    first, last = scores[0], scores[-1]
+    assert last[0] < first[0]  # the discriminator's loss fell
+    # nearer the targets: real scores to 1, fake ones to 0
+    assert ((last[2] - 1) ** 2).mean() < ((first[2] - 1) ** 2).mean() and (last[3] ** 2).mean() < (first[3] ** 2).mean()

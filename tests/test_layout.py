@@ -10,7 +10,7 @@ import yaml
 from dvc.repo import Repo
 
 from helpers import REPO
-from lrl_utils.layout import FULL_TEST_ATTACK, MAP_ATTACK, PAPER_ATTACK, Project
+from lrl_utils.layout import FULL_TEST_ATTACK, PAPER_ATTACK, Project
 
 DVC = str(Path(sys.executable).with_name("dvc"))
 
@@ -31,7 +31,7 @@ def _settings_copy(tmp_path, edit, source="params.yaml"):
 def test_the_paper_settings_name_every_run_once(paper):
     settings = paper.settings
     assert list(paper.attacks()) == [PAPER_ATTACK, *settings["fgsm_sweep"]["magnitudes"], FULL_TEST_ATTACK,
-                                     *settings["grid"]["networks"], MAP_ATTACK]
+                                     *settings["grid"]["networks"], *settings["lr_alpha_map"]["maps"]]
     assert paper.attack(PAPER_ATTACK).path == "results/attack/attack.pt"
     assert (paper.attack("eps_0p3").eps, paper.attack("eps_0p3").images) == (0.3, settings["fgsm_sweep"]["images"])
     assert paper.attack(FULL_TEST_ATTACK).images == 10000
@@ -41,7 +41,7 @@ def test_the_paper_settings_name_every_run_once(paper):
     lr_alpha_map = settings["lr_alpha_map"]
     assert len(recoveries) == (len(settings["variants"]) + 2 * (len(settings["fgsm_sweep"]["magnitudes"]) + 1)
                                + 4 * len(settings["grid"]["networks"])
-                               + len(lr_alpha_map["lrs"]) * len(lr_alpha_map["alphas"]))
+                               + len(lr_alpha_map["maps"]) * len(lr_alpha_map["lrs"]) * len(lr_alpha_map["alphas"]))
     assert len({r.folder for r in recoveries}) == len(recoveries)
     lrl = paper.recoveries(PAPER_ATTACK, "lrl")
     assert [(r.folder, r.settings["alpha"], r.save_recovery) for r in lrl] == [("results/recover/lrl", 1.0, True)]
@@ -125,12 +125,16 @@ def test_unknown_names_are_refused_with_the_argument_and_the_known_names(paper):
     (lambda s: s["grid"]["networks"].update(x={"classifier": "model_a", "generator": "wgan", "restart_seed": 0}),
      r"grid.networks.x.generator 'wgan' is not under `generators:`"),
     (lambda s: s["grid"]["networks"].update(paper={"classifier": "model_a", "generator": "dcgan", "restart_seed": 0}),
-     r"grid.networks may not be named \['paper'\]"),
+     r"grid.networks may not be named \['paper'\] \(names of other attacks\)"),
     (lambda s: s["grid"].update(pairs=[["lrl", "defensegan"]]), r"grid.pairs \['lrl', 'defensegan'\] fills"),
-    (lambda s: s["grid"]["networks"].update(lr_alpha_map={"classifier": "model_a", "generator": "dcgan", "restart_seed": 0}),
-     r"grid.networks may not be named \['lr_alpha_map'\]"),
-    (lambda s: s["lr_alpha_map"].update(classifier="model_z"), r"lr_alpha_map.classifier 'model_z' is not under"),
-    (lambda s: s["lr_alpha_map"].update(generator="wgan"), r"lr_alpha_map.generator 'wgan' is not under `generators:`"),
+    (lambda s: s["lr_alpha_map"]["maps"].update(model_b={"classifier": "model_a", "generator": "dcgan"}),
+     r"lr_alpha_map.maps may not be named \['model_b'\] \(names of other attacks\)"),  # a grid network's
+    (lambda s: s["lr_alpha_map"]["maps"].update(eps_0p3={"classifier": "model_a", "generator": "dcgan"}),
+     r"lr_alpha_map.maps may not be named \['eps_0p3'\]"),  # an FGSM sweep magnitude's
+    (lambda s: s["lr_alpha_map"]["maps"].update(x={"classifier": "model_z", "generator": "dcgan"}),
+     r"lr_alpha_map.maps.x.classifier 'model_z' is not under"),
+    (lambda s: s["lr_alpha_map"]["maps"].update(x={"classifier": "model_a", "generator": "wgan"}),
+     r"lr_alpha_map.maps.x.generator 'wgan' is not under `generators:`"),
     (lambda s: s["generator_quality"].update(features="inception"),
      r"generator_quality.features 'inception' is not under `classifiers:`"),
     (lambda s: s["lr_alpha_map"].update(variant="lrl_typo"), r"lr_alpha_map.variant name \['lrl_typo'\], which are not"),
@@ -185,5 +189,9 @@ def test_load_networks_gives_the_classifier_and_generator_the_runs_name(tmp_path
     assert small.latent_dim == 8  # recover.generator chooses the file
     # a checkpoint whose latent size is not the settings' is refused, naming both sizes
     wrong = settings(lambda s: s["generators"]["dcgan"].update(latent_dim=64))
-    with pytest.raises(ValueError, match="256-d latent, but latent_dim=64"):
+    with pytest.raises(ValueError, match="latent_dim 256, but latent_dim 64 was asked for"):
+        artifacts.load_networks(Project(wrong))
+    # and so is one of another architecture than the settings name
+    wrong = settings(lambda s: s["generators"]["dcgan"].update(architecture="author_gan"))
+    with pytest.raises(ValueError, match="architecture 'dcgan', but architecture 'author_gan' was asked for"):
         artifacts.load_networks(Project(wrong))

@@ -10,9 +10,12 @@ from scipy.stats import binomtest, norm, wasserstein_distance
 from helpers import REPO, tiny_attack, write_per_image
 from lrl_utils import plots
 from lrl_utils.defense import evaluate_defense, movement_table
-from lrl_utils.layout import MAP_ATTACK, Project
+from lrl_utils.layout import Project
 from lrl_utils.lr_alpha_map import best_against_best, init_restriction, map_table, metrics, pivot
 from lrl_utils.recovery import initial_latents
+
+
+MAP = "paper_pair"
 
 
 def _project(tmp_path, lrs=(0.001, 0.1), alphas=(0, 1, 3)) -> Project:
@@ -31,13 +34,18 @@ def test_each_cell_is_the_named_variant_at_its_lr_and_alpha():
     assert len(cells) == len(settings["lrs"]) * len(settings["alphas"])
     base = paper.settings["variants"][settings["variant"]]
     assert cells["lr0.03_alpha0.3"] == {**base, "lr": 0.03, "alpha": 0.3}
-    attack = paper.attack(MAP_ATTACK)
-    assert (attack.classifier, attack.generator, attack.images, attack.eps, attack.stored) == (
-        settings["classifier"], settings["generator"], settings["images"], paper.settings["attack"]["eps"], False)
-    runs = paper.recoveries(MAP_ATTACK)
-    assert [r.folder for r in runs] == [f"results/lr_alpha_map/{name}" for name in cells]
-    assert all(r.save_movement and not r.save_recovery for r in runs)
-    assert not any(r.save_movement for r in paper.recoveries() if r.attack.name != MAP_ATTACK)
+    assert len(paper.maps) >= 2
+    for name, pair in paper.maps.items():  # each map: its networks, the map's images, its own folder
+        attack = paper.attack(name)
+        assert (attack.classifier, attack.generator, attack.images, attack.eps, attack.stored) == (
+            pair["classifier"], pair["generator"], settings["images"], paper.settings["attack"]["eps"], False)
+        runs = paper.map_recoveries(name)
+        assert [r.folder for r in runs] == [f"results/lr_alpha_map/{name}/{cell}" for cell in cells]
+        assert [r.settings for r in runs] == list(cells.values())
+        assert all(r.save_movement and not r.save_recovery and r.settings.get("seed") is None for r in runs)
+    assert not any(r.save_movement for r in paper.recoveries() if r.attack.name not in paper.maps)
+    with pytest.raises(ValueError, match="map_name 'paper' is not a map of lr_alpha_map.maps"):
+        paper.map_recoveries("paper")
 
 
 @pytest.fixture(scope="module")
@@ -83,11 +91,11 @@ def test_the_table_tests_each_alpha_against_alpha_0_at_its_lr(tmp_path):
     project = _project(tmp_path)
     n, rng = 40, np.random.default_rng(0)
     labels, truth = rng.integers(0, 10, n), {}
-    for run in project.recoveries(MAP_ATTACK):
+    for run in project.map_recoveries(MAP):
         lr, alpha = run.settings["lr"], run.settings["alpha"]
         truth[lr, alpha] = rng.random(n) < 0.3 + 0.1 * alpha * (lr > 0.01)
         _write_cell(tmp_path / run.folder, labels, truth[lr, alpha], np.full(n, 10 * lr / (1 + alpha)))
-    table = map_table(project, root=tmp_path)
+    table = map_table(project, MAP, root=tmp_path)
     assert list(zip(table.lr, table.alpha)) == [(lr, a) for lr in (0.001, 0.1) for a in (0.0, 1.0, 3.0)]
     row = table.set_index("cell").loc["lr0.1_alpha3"]
     right0, right3 = truth[0.1, 0], truth[0.1, 3]
@@ -100,7 +108,7 @@ def test_the_table_tests_each_alpha_against_alpha_0_at_its_lr(tmp_path):
     assert (alpha0["gain over α 0"] == 0).all() and alpha0["McNemar p"].isna().all()
     assert pivot(table, "accuracy %").shape == (2, 3)
     assert metrics(table)["lr0.001_alpha0"]["mcnemar_p"] is None
-    best = best_against_best(project, table, root=tmp_path)
+    best = best_against_best(project, MAP, table, root=tmp_path)
     top = table[table.alpha > 0].sort_values("accuracy %", ascending=False, kind="stable").iloc[0]
     top0 = table[table.alpha == 0].sort_values("accuracy %", ascending=False, kind="stable").iloc[0]
     assert (best["best alpha > 0"], best["best alpha 0"]) == (top["cell"], top0["cell"])
@@ -110,23 +118,24 @@ def test_the_table_tests_each_alpha_against_alpha_0_at_its_lr(tmp_path):
     only_a, only_b = int((a_right & ~b_right).sum()), int((b_right & ~a_right).sum())
     assert (best["only alpha > 0 right"], best["only alpha 0 right"]) == (only_a, only_b)
     assert best["McNemar p"] == pytest.approx(binomtest(only_a, only_a + only_b, 0.5).pvalue)
-    figure = plots.lr_alpha_heatmaps(table)
+    figure = plots.lr_alpha_heatmaps(table, MAP)
+    assert figure._suptitle.get_text() == MAP
     gain_panel = figure.axes[1]
     assert f"p {row['McNemar p']:.2g}" in " ".join(t.get_text() for t in gain_panel.texts)
 
 
 def test_a_cell_on_other_images_or_without_its_movement_is_refused(tmp_path):
     project = _project(tmp_path, lrs=(0.01,), alphas=(0, 1))
-    for run in project.recoveries(MAP_ATTACK):
+    for run in project.map_recoveries(MAP):
         _write_cell(tmp_path / run.folder, [1, 2, 3], [True] * 3, np.ones(3))
-    cell = tmp_path / "results/lr_alpha_map/lr0.01_alpha1"
+    cell = tmp_path / f"results/lr_alpha_map/{MAP}/lr0.01_alpha1"
     table = pd.read_csv(cell / "per_image.csv")
     table.assign(index=table["index"] + 1).to_csv(cell / "per_image.csv", index=False)
     with pytest.raises(ValueError, match="'lr0.01_alpha0' and 'lr0.01_alpha1' were evaluated on different images"):
-        map_table(project, root=tmp_path)
+        map_table(project, MAP, root=tmp_path)
     (cell / "movement.csv").unlink()
     with pytest.raises(FileNotFoundError, match=r"movement.csv not found: .*dvc repro recover_map"):
-        map_table(project, root=tmp_path)
+        map_table(project, MAP, root=tmp_path)
 
 
 def test_the_w1_of_random_inits_agrees_with_scipy():
@@ -137,12 +146,14 @@ def test_the_w1_of_random_inits_agrees_with_scipy():
 
 
 def test_the_committed_cells_with_a_recovered_variants_settings_equal_its_results_on_their_images():
-    """The map's network is the paper's pair, so a cell with the settings of a variant recovered on the paper
-    attack is the same recovery on a subset of its images: the same FGSM images and the same per-image results."""
+    """A map on the paper's pair: a cell with the settings of a variant recovered on the paper attack is the same
+    recovery on a subset of its images: the same FGSM images and the same per-image results."""
     paper = Project(REPO / "params.yaml")
     variants = paper.settings["variants"]
+    assert paper.maps[MAP] == {"classifier": paper.settings["attack"]["classifier"],
+                               "generator": paper.settings["recover"]["generator"]}
     matched = 0
-    for run in paper.recoveries(MAP_ATTACK):
+    for run in paper.map_recoveries(MAP):
         twins = [name for name, settings in variants.items() if settings == run.settings]
         if not twins or not (REPO / run.folder / "per_image.csv").is_file():
             continue

@@ -61,7 +61,7 @@ def test_committed_without_outputs(path):
 
 def test_profiles_have_the_same_shape_and_params_hold_the_paper_settings():
     def keys(d, prefix=""):
-        free = ("variants", "magnitudes", "classifiers", "generators", "networks", "pairs")  # their entries are the profile's own choice
+        free = ("variants", "magnitudes", "classifiers", "generators", "networks", "pairs", "maps")  # their entries are the profile's own choice
         return {prefix + k for k in d} | {x for k, v in d.items() if isinstance(v, dict) and k not in free
                                           for x in keys(v, prefix + k + ".")}
     assert keys(QUICK) == keys(PAPER)

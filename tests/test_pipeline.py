@@ -89,13 +89,13 @@ def test_dvc_repro_runs_every_stage_of_the_quick_profile(tmp_path, mnist_source)
     # chunks, so equal within float rounding), each cell with how far its latents moved.
     for cell, variant in [("lr0.001_alpha0", "defensegan"), ("lr0.001_alpha1", "lrl"), ("lr0.1_alpha0", "lr_0p1_alpha0"),
                           ("lr0.1_alpha1", "lr_0p1_alpha1")]:
-        mapped = pd.read_csv(project / f"results/lr_alpha_map/{cell}/per_image.csv")
+        mapped = pd.read_csv(project / f"results/lr_alpha_map/paper_pair/{cell}/per_image.csv")
         recovered = pd.read_csv(project / f"results/recover/{variant}/per_image.csv").set_index("index")
         assert len(mapped) == QUICK["lr_alpha_map"]["images"] and set(mapped["index"]) <= set(recovered.index)
         assert np.allclose(mapped.reconstruction_mse, recovered.loc[mapped["index"], "reconstruction_mse"], rtol=1e-3)
-        moved = pd.read_csv(project / f"results/lr_alpha_map/{cell}/movement.csv")
+        moved = pd.read_csv(project / f"results/lr_alpha_map/paper_pair/{cell}/movement.csv")
         assert moved["index"].tolist() == mapped["index"].tolist() and (moved.l2_moved > 0).all()
-    assert len(pd.read_csv(project / "results/lr_alpha_map_summary/map.csv")) == 4
+    assert len(pd.read_csv(project / "results/lr_alpha_map_summary/paper_pair/map.csv")) == 4
     quality = pd.read_csv(project / "results/generator_quality/quality.csv")
     assert quality.generator.tolist() == ["MNIST training images", *QUICK["generators"]]
     assert (project / f"models/classifiers/{QUICK['generator_quality']['features']}.pt").is_file()

@@ -62,8 +62,8 @@ def _claims() -> list[tuple[str, str]]:
         return f"{networks[network]} {row['α = 0 %']:.1f} % → {row['α = 1 %']:.1f} % (p = {shown})"
 
     lr_0p1 = grid.loc[[(network, 0.1) for network in networks]]
-    cell = pd.read_csv(RESULTS / "lr_alpha_map_summary/map.csv").set_index(["lr", "alpha"])
-    map_metrics = json.loads((RESULTS / "lr_alpha_map_summary/metrics.json").read_text())
+    cell = pd.read_csv(RESULTS / "lr_alpha_map_summary/paper_pair/map.csv").set_index(["lr", "alpha"])
+    map_metrics = json.loads((RESULTS / "lr_alpha_map_summary/paper_pair/metrics.json").read_text())
     best, init_w1 = map_metrics["best_against_best"], map_metrics["init_w1"]
 
     def gain(lr):

@@ -46,6 +46,8 @@ def _set(params, dotted, value):
     ("lr_alpha_map.alphas", [0, "1"], r"lr_alpha_map.alphas\[1\] must be a finite number >= 0; got '1' \(str\)"),
     ("generator_quality.features", "", "generator_quality.features must be a non-empty text"),
     ("generators.dcgan.keep", "best", "generators.dcgan.keep must be one of 'last', 'best_fid'"),
+    ("generators.dcgan.architecture", "wgan", "generators.dcgan.architecture must be one of 'dcgan', 'author_gan'"),
+    ("generators.dcgan.loss", "hinge", "generators.dcgan.loss must be one of 'nonsaturating', 'least_squares'"),
     ("generators.dcgan_long.weights", "bfloat16", "generators.dcgan_long.weights must be one of 'float32', 'float16'"),
     ("generator_quality.samples", 1, "generator_quality.samples must be an integer >= 2 and <= 10000; got 1"),
     ("generator_quality.inversion.lr", 0, "generator_quality.inversion.lr must be a finite number > 0; got 0"),
