@@ -30,13 +30,18 @@ def test_result_is_independent_of_batch_and_chunking(tiny_generator):
                                atol=1e-6, rtol=0)
 
 
-def test_independent_of_batch_with_the_dcgan_and_sampled_reference():
-    generator = Generator(256).eval()
+@pytest.mark.parametrize("architecture", ["dcgan", "author_gan"])  # batch norm in eval mode; InstanceNorm per image
+def test_independent_of_batch_with_either_gan_and_sampled_reference(architecture):
+    torch.manual_seed(0)
+    generator = Generator(256, architecture).eval()
     x = _images(generator, 3, seed=2).clamp(-1, 1)
     kwargs = dict(steps=5, restarts=2, alpha=1.0, reference="samples", progress=False)
     whole = recover_latents(generator, x, **kwargs)
     alone = recover_latents(generator, x[2:], image_ids=[2], batch_size=1, **kwargs)
-    torch.testing.assert_close(alone.restart_z[0], whole.restart_z[2], atol=1e-5, rtol=0)
+    # Equal within rounding: other batch sizes sum in other orders, and Adam's step (m / sqrt(v)) magnifies
+    # that where a gradient element is near 0; more so through the author's eight normalised layers.
+    atol = {"dcgan": 1e-5, "author_gan": 1e-4}[architecture]
+    torch.testing.assert_close(alone.restart_z[0], whole.restart_z[2], atol=atol, rtol=0)
 
 
 def test_restarts_start_from_seeded_standard_normal_draws(tiny_generator):

@@ -10,15 +10,23 @@ from lrl_utils import benchmark
 from lrl_utils.speed import auto_batch_size
 
 
-def test_compiled_path_matches_eager(dcgan_case):
+@pytest.mark.parametrize("architecture", ["dcgan", "author_gan"])
+def test_compiled_path_matches_eager(dcgan_case, architecture):
     generator, x = dcgan_case
+    if architecture != "dcgan":  # the author's GAN, untrained and seeded, and its own images
+        torch.manual_seed(0)
+        generator = Generator(256, architecture).eval()
+        with torch.no_grad():
+            x = generator(torch.randn(6, 256)).clamp(-1, 1)
     kwargs = dict(steps=15, restarts=3, alpha=1.0, progress=False)
     eager = recover_latents(generator, x, **kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # a silent fallback to eager would hide a failure
         compiled = recover_latents(generator, x, compile=True, **kwargs)
-    # Compiled kernels reorder floating-point sums: equal to 1e-4 after 15 Adam steps.
-    torch.testing.assert_close(compiled.restart_z, eager.restart_z, atol=1e-4, rtol=0)
+    # Compiled kernels reorder floating-point sums: equal to 1e-4 after 15 Adam steps (1e-3 through the
+    # author's GAN, whose eight normalised layers magnify the rounding more).
+    atol = {"dcgan": 1e-4, "author_gan": 1e-3}[architecture]
+    torch.testing.assert_close(compiled.restart_z, eager.restart_z, atol=atol, rtol=0)
     torch.testing.assert_close(compiled.restart_reconstruction_mse, eager.restart_reconstruction_mse,
                                atol=1e-5, rtol=1e-4)
     assert torch.equal(compiled.best_restart, eager.best_restart)
