@@ -169,22 +169,28 @@ def fragility(table: pd.DataFrame, paper: tuple[float, float] | None = None, pat
 
 
 def grid_accuracy(table: pd.DataFrame, path=None):
-    """Defended accuracy (95 % CI bars) of α = 0 and α = 1, one group of bars per network and recovery lr, the
-    undefended accuracy as a black tick, McNemar's p above each group (rows of grid.grid_table)."""
+    """Defended accuracy (95 % CI bars) of α = 0 and α = 1, one panel per recovery lr and one group of bars per
+    network in it, the undefended accuracy as a black tick, McNemar's p above each group (rows of
+    grid.grid_table)."""
     seeds = table["restart seed"].nunique() > 1  # name each group's restarts when they differ
-    labels = [f"{classifier}\n{generator}, lr {lr:g}" + (f"\nrestart seed {seed}" if seeds else "")
-              for classifier, generator, lr, seed in table[["classifier", "generator", "lr", "restart seed"]].values]
-    x = np.arange(len(table))
-    fig, ax = plt.subplots(figsize=(max(6.4, 1.45 * len(table)), 3.8))
-    for offset, name in [(-0.2, "α = 0"), (0.2, "α = 1")]:
-        err = [table[f"{name} %"] - table[f"{name} low %"], table[f"{name} high %"] - table[f"{name} %"]]
-        ax.bar(x + offset, table[f"{name} %"], 0.4, yerr=err, capsize=3, label=name)
-    ax.plot(x, table["no defense %"], "_", ms=24, mew=2, color="black", label="no defense")
-    for xi, (top, p) in enumerate(zip(table[["α = 0 high %", "α = 1 high %"]].max(axis=1), table["McNemar p"])):
-        ax.text(xi, top + 2, f"p = {p:.2g}", ha="center", fontsize=7)
-    ax.set_xticks(x, labels, fontsize=7), ax.set_ylabel("accuracy under FGSM (%), 95 % CI"), ax.set_ylim(0, 105)
-    ax.set_title("α = 1 against α = 0 on each classifier and generator"), ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, ncol=3, loc="upper right")
+    lrs = list(dict.fromkeys(table["lr"]))
+    networks = len(table) // len(lrs)
+    fig, axes = plt.subplots(len(lrs), 1, figsize=(max(6.4, 1.05 * networks + 1), 3.3 * len(lrs)), squeeze=False)
+    for ax, lr in zip(axes[:, 0], lrs):
+        rows = table[table["lr"] == lr].reset_index(drop=True)
+        x = np.arange(len(rows))
+        for offset, name in [(-0.2, "α = 0"), (0.2, "α = 1")]:
+            err = [rows[f"{name} %"] - rows[f"{name} low %"], rows[f"{name} high %"] - rows[f"{name} %"]]
+            ax.bar(x + offset, rows[f"{name} %"], 0.4, yerr=err, capsize=3, label=name)
+        ax.plot(x, rows["no defense %"], "_", ms=20, mew=2, color="black", label="no defense")
+        for xi, (top, p) in enumerate(zip(rows[["α = 0 high %", "α = 1 high %"]].max(axis=1), rows["McNemar p"])):
+            ax.text(xi, top + 2, f"p = {p:.2g}", ha="center", fontsize=7)
+        labels = [f"{classifier}\n{generator}" + (f"\nseed {seed}" if seeds else "")
+                  for classifier, generator, seed in rows[["classifier", "generator", "restart seed"]].values]
+        ax.set_xticks(x, labels, fontsize=7), ax.set_ylabel("accuracy under FGSM (%)"), ax.set_ylim(0, 105)
+        ax.set_title(f"recovery lr {lr:g}", fontsize=9), ax.grid(axis="y", alpha=0.3)
+    axes[0, 0].legend(fontsize=8, ncol=3, loc="upper right")
+    fig.suptitle("α = 1 against α = 0 on each classifier and generator (95 % CI; seed: the restarts')", fontsize=10)
     fig.tight_layout()
     return _finish(fig, path)
 
