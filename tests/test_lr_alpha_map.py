@@ -162,3 +162,24 @@ def test_the_committed_cells_with_a_recovered_variants_settings_equal_its_result
         assert cell.set_index("index").equals(full.loc[cell["index"]]), (run.variant, twins[0])
         matched += 1
     assert matched >= 8
+
+
+def test_a_cell_with_a_grid_runs_settings_equals_its_results_on_their_images():
+    """A map on a grid network's pair (restart seed as the map's): a cell with the settings of a variant of
+    `grid.pairs` is that grid recovery again on the first images, recomputed (other chunk keys), so equal."""
+    paper = Project(REPO / "params.yaml")
+    variants, networks = paper.settings["variants"], paper.settings["grid"]["networks"]
+    matched = 0
+    for name, pair in paper.maps.items():
+        twins = [network for network, entry in networks.items()
+                 if (entry["classifier"], entry["generator"], entry["restart_seed"]) ==
+                 (pair["classifier"], pair["generator"], paper.settings["seed"])]
+        for run in paper.map_recoveries(name):
+            same = [v for v in paper.grid_variants if variants[v] == run.settings]
+            if not twins or not same:
+                continue
+            cell = pd.read_csv(REPO / run.folder / "per_image.csv").set_index("index")
+            grid = pd.read_csv(REPO / paper.recovery_dir(twins[0], same[0]) / "per_image.csv").set_index("index")
+            assert cell.equals(grid.loc[cell.index]), (name, run.variant, twins[0], same[0])
+            matched += 1
+    assert matched >= 4  # the main pair's lr 0.001 and lr 0.1 cells at alpha 0 and 1
