@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 LATENT_DIM = 256
+AUTHOR_WIDTH = 32  # the author's networks at a quarter of his width 128 (his classifier's first layer)
 
 
 def _model_a(first_padding: int = 0, dropout: bool = True) -> nn.Sequential:
@@ -78,11 +79,11 @@ def _norm_convs(channels_in: int, channels_out: int, depth: int) -> list[nn.Modu
     return layers
 
 
-def _author_convnet(width: int = 32, outputs: int = 10) -> nn.Sequential:
+def _author_convnet(width: int = AUTHOR_WIDTH, outputs: int = 10) -> nn.Sequential:
     """The seed paper author's later MNIST classifier (jeongik-jo/LatentRegulation, Classifier/Model.py): a 3x3
     convolution, then twice (average-pool, three 3x3 convolutions doubling the channels), InstanceNorm and
     leaky ReLU throughout, no dropout, one linear layer. His has width 128 (128-256-512 channels, 30 MB of
-    weights); ``width`` 32 keeps its shape at a sixteenth of the weights and compute (1.8 MB)."""
+    weights); ``width`` 32 keeps its shape at a sixteenth of the weights and compute (2.1 MB)."""
     return nn.Sequential(
         *_norm_convs(1, width, 1),                                          # 28
         nn.AvgPool2d(2), *_norm_convs(width, 2 * width, 3),                 # 14
@@ -129,8 +130,8 @@ class Generator(nn.Module):
         super().__init__()
         _check_architecture(architecture)
         self.latent_dim, self.architecture = latent_dim, architecture
-        self.channels = {"dcgan": 128, "author_gan": 4 * AUTHOR_WIDTH}[architecture]  # of the 7x7 layer
         if architecture == "dcgan":  # Linear -> 128x7x7, two transposed convolutions
+            self.channels = 128  # of the 7x7 layer
             self.project = nn.Sequential(nn.Linear(latent_dim, 128 * 7 * 7, bias=False))
             self.net = nn.Sequential(
                 nn.BatchNorm2d(128), nn.ReLU(),
@@ -141,6 +142,7 @@ class Generator(nn.Module):
             )
         else:  # the author's later generator (Gan/Model.py): twice (upsample, three 3x3 convolutions halving)
             width = AUTHOR_WIDTH
+            self.channels = 4 * width
             self.project = nn.Sequential(nn.Linear(latent_dim, 4 * width * 7 * 7), nn.LeakyReLU(0.2))
             self.net = nn.Sequential(
                 nn.InstanceNorm2d(4 * width, affine=True),
@@ -179,7 +181,6 @@ class Discriminator(nn.Module):
 # author_gan: the author's later GAN (jeongik-jo/LatentRegulation, Gan/Model.py) at a quarter of his width
 # (128-64-32 channels for 512-256-128), InstanceNorm and leaky ReLU; his loss is the least-squares GAN's.
 GENERATOR_ARCHITECTURES = ("dcgan", "author_gan")
-AUTHOR_WIDTH = 32
 
 
 def _check_architecture(architecture: str) -> None:
