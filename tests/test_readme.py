@@ -99,11 +99,15 @@ def _claims() -> list[tuple[str, str]]:
     at_paper_lr, at_lr_0p1 = table[table.lr == 0.001], table[table.lr == 0.1]
     assert (at_paper_lr["α = 1 − α = 0"] < 0).all() and (at_lr_0p1["α = 1 − α = 0"] > 0).all()  # "below in all", "above in all"
     undefended = fragile.loc[table.classifier.unique(), "FGSM 0.7 %"]
-    assert len(undefended) == 6
+    assert len(undefended) == 6 and table.generator.nunique() == 3
 
     def long_lr(lr):
         row = grid.loc[("model_a_dcgan_long", lr)]
         return f"{row['α = 0 %']:.1f} % → {row['α = 1 %']:.1f} %, p = {row['McNemar p']:.2g}"
+
+    def family_lr(lr):  # the second family on the main classifier
+        row = grid.loc[("author_convnet_author_gan", lr)]
+        return f"{row['α = 0 %']:.1f} % → {row['α = 1 %']:.1f} %, p = {_scientific(row['McNemar p'])}"
     dcgan = quality.loc["dcgan"]
 
     return [
@@ -193,6 +197,10 @@ def _claims() -> list[tuple[str, str]]:
                                       f"reaches FID {author['FID']:.1f} (precision {author['precision']:.2f}, recall "
                                       f"{author['recall']:.2f}) and inverts clean images as well "
                                       f"({author['inversion accuracy %']:.1f} %)"),
+        ("finding 11: family compared", f"α = 1 is again below α = 0 at the paper's lr ({family_lr(0.001)}) and above "
+                                        f"it at lr 0.1 ({family_lr(0.1)}), at lower levels than with the converged "
+                                        f"DCGAN (α = 0: {grid.loc[('author_convnet_dcgan_long', 0.001), 'α = 0 %']:.1f} % "
+                                        f"and {grid.loc[('author_convnet_dcgan_long', 0.1), 'α = 0 %']:.1f} %"),
         ("finding 12: pair", f"(finding 2: {fragile.loc['author_convnet', 'clean, every test image %']:.2f} % clean, "
                              f"{fragile.loc['author_convnet', 'FGSM 0.7 %']:.1f} % under FGSM 0.7)"),
         ("finding 12: level", f"reaches {main.xs(0.001, level='lr')['α = 0 %'].min():.1f}–"
@@ -203,8 +211,9 @@ def _claims() -> list[tuple[str, str]]:
         ("finding 12: lr 0.1", f"at lr 0.1 it raises it ({signed(main_gains(0.1), plus=True, last=', ')})"),
         ("finding 12: restarts", f"The restarts\nalone move α = 0 by up to {main_spread:.1f} points"),
         ("decides: networks", f"Over six classifiers ({undefended.min():.1f}–{undefended.max():.1f} % undefended), "
-                              f"two generators\n(FID {quality.loc['dcgan', 'FID']:.0f} and {quality.loc['dcgan_long', 'FID']:.0f})"),
-        ("decides: paper lr", f"At\nthe paper's 0.001 α = 1 was below α = 0 in all {len(at_paper_lr)} comparisons "
+                              f"three generators of two families (FID {quality.loc['dcgan', 'FID']:.0f}, "
+                              f"{quality.loc['author_gan', 'FID']:.0f} and {quality.loc['dcgan_long', 'FID']:.0f})"),
+        ("decides: paper lr", f"At the paper's 0.001 α = 1 was below α = 0 in all {len(at_paper_lr)} comparisons "
                               f"(significant in {int((at_paper_lr['McNemar p'] < 0.05).sum())}), at 0.1 above in all "
                               f"{len(at_lr_0p1)}"),
         ("decides: main map", f"(main pair: {main_map.loc[(0.01, 1.0), 'gain over α 0']:.1f} and "
