@@ -45,7 +45,9 @@ def test_a_feature_that_is_never_active_adds_nothing_and_raises_no_warning():
     kept = [0, 1, 3, 4]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert frechet_distance(a, b) == pytest.approx(frechet_distance(a[:, kept], b[:, kept]), rel=1e-9)
+        # A zero eigenvalue comes out of eigh as about ±1e-16, which CPU decides, and its square root as up to
+        # 1e-8: the dead feature may add that much (9.6e-9 seen on an Intel Xeon), no more.
+        assert frechet_distance(a, b) == pytest.approx(frechet_distance(a[:, kept], b[:, kept]), abs=1e-7)
 
 
 def test_precision_and_recall_of_a_case_worked_by_hand():
