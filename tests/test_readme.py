@@ -66,7 +66,10 @@ def _claims() -> list[tuple[str, str]]:
         row = grid.loc[(network, 0.001)]
         return f"{networks[network]} {row['α = 0 %']:.1f} % → {row['α = 1 %']:.1f} % (p = {_p_value(row['McNemar p'])})"
 
-    lr_0p1 = grid.loc[[(network, 0.1) for network in networks]]
+    def rows(names, lr):  # the grid's rows of these networks at one lr, in this order
+        return grid.loc[[(name, lr) for name in names]]
+
+    lr_0p1 = rows(networks, 0.1)
     cell = pd.read_csv(RESULTS / "lr_alpha_map_summary/paper_pair/map.csv").set_index(["lr", "alpha"])
     map_metrics = json.loads((RESULTS / "lr_alpha_map_summary/paper_pair/metrics.json").read_text())
     best, init_w1 = map_metrics["best_against_best"], map_metrics["init_w1"]
@@ -93,9 +96,9 @@ def _claims() -> list[tuple[str, str]]:
     def main_gains(lr):
         return main.xs(lr, level="lr")["α = 1 − α = 0"].tolist()
 
-    def signed(values, plus=False, last=" and "):  # "−5.4, −2.4 and −3.9", or "+7.1, +8.4, +6.7"
+    def signed(values, plus=False, last=" and "):  # "−5.4, −2.4 and −3.9", "+7.1, +8.4, +6.7", or "−0.6"
         shown = [(f"{v:+.1f}" if plus else f"{v:.1f}").replace("-", "−") for v in values]
-        return ", ".join(shown[:-1]) + last + shown[-1]
+        return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + last + shown[-1]
 
     main_map = pd.read_csv(RESULTS / "lr_alpha_map_summary/main_pair/map.csv").set_index(["lr", "alpha"])
     main_spread = main.groupby(level="lr")["α = 0 %"].agg(lambda v: v.max() - v.min()).max()
@@ -115,9 +118,8 @@ def _claims() -> list[tuple[str, str]]:
 
     # finding 11: the four classifiers of finding 8 with the converged DCGAN, in finding 8's order
     with_long = [f"{network}_dcgan_long" for network in networks]
-    long_paper_lr, long_lr_0p1 = grid.loc[[(n, 0.001) for n in with_long]], grid.loc[[(n, 0.1) for n in with_long]]
+    long_paper_lr, long_lr_0p1 = rows(with_long, 0.001), rows(with_long, 0.1)
     assert grid.loc[("model_b", 0.001), "McNemar p"] >= 0.05 > grid.loc[("model_b_dcgan_long", 0.001), "McNemar p"]
-    model_b_gain = f"{grid.loc[('model_b', 0.001), 'α = 1 − α = 0']:.1f}".replace("-", "−")
     nearest = at_paper_lr.loc[at_paper_lr["α = 0 %"].idxmax()]  # "the nearest any pair comes to the paper's 55.3 %"
     assert nearest.network == "model_a_no_dropout_dcgan_long" and nearest["α = 0 %"] < 55.3
 
@@ -176,8 +178,7 @@ def _claims() -> list[tuple[str, str]]:
         ("finding 7: EOT", f"takes α = 0 to {adaptive['eot']['defensegan']:.1f} % and α = 1 to "
                            f"{adaptive['eot']['lrl']:.1f} %"),
         *[(f"finding 8: {network}", paper_lr(network)) for network in networks],
-        ("finding 8: lr 0.1", "by " + ", ".join(f"{g:.1f}" for g in lr_0p1["α = 1 − α = 0"][:-1]) + " and "
-                              f"{lr_0p1['α = 1 − α = 0'].iloc[-1]:.1f} points (p ≤ {_scientific(lr_0p1['McNemar p'].max())})"),
+        ("finding 8: lr 0.1", f"by {signed(lr_0p1['α = 1 − α = 0'])} points (p ≤ {_scientific(lr_0p1['McNemar p'].max())})"),
         ("finding 8: model D", f"({fragile.loc['model_d', 'FGSM 0.7 %']:.1f} % under FGSM without defense) and is "
                                f"defended to only {grid.loc[('model_d', 0.001), 'α = 0 %']:.1f} %"),
         ("finding 9: costs", f"at lr 0.001 and 0.003 ({gain(0.001)} and {gain(0.003)} points), is level\nat lr 0.01 "
@@ -210,7 +211,7 @@ def _claims() -> list[tuple[str, str]]:
         ("finding 11: four classifiers", f"it keeps both signs: α = 1 − α = 0 is "
                                          f"{signed(long_paper_lr['α = 1 − α = 0'])} points at\nthe paper's lr (p ≤ "
                                          f"{_p_value(long_paper_lr['McNemar p'].max())}; Model B's "
-                                         f"{model_b_gain} with `dcgan` becomes "
+                                         f"{signed([grid.loc[('model_b', 0.001), 'α = 1 − α = 0']])} with `dcgan` becomes "
                                          f"significant) and {signed(long_lr_0p1['α = 1 − α = 0'], plus=True)} at\nlr 0.1; "
                                          f"with α = 0 Model A without dropout reaches {nearest['α = 0 %']:.1f} %"),
         ("finding 11: second family", f"FID to training images was lowest after epoch {author_kept.epoch:.0f} "
