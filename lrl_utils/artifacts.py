@@ -25,6 +25,7 @@ MADE_BY = {
     "full test recovery": ("recover_full_test", "notebooks/04_recover_latents.ipynb"),
     "grid recovery": ("recover_grid", "notebooks/04_recover_latents.ipynb"),
     "map recovery": ("recover_map", "notebooks/04_recover_latents.ipynb"),
+    "grid table": ("grid", "notebooks/11_grid.ipynb"),
 }
 
 

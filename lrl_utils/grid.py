@@ -5,12 +5,17 @@ comparison with each network of `grid.networks` (another classifier attacked wit
 same images, or another generator inverting them), for each pair of `grid.pairs` (the paper's lr, and
 lr 0.1), and tests α = 1 against α = 0 on the same images with McNemar's exact test (notebook 11_grid). A
 network listed again with another `restart_seed` gives the spread of the comparison due to the restarts alone.
+
+`python -m lrl_utils.grid --doc docs/results_in_full.md` renders the committed grid.csv into that document
+between its `grid` markers, so that its table cannot drift from the results (tests/test_grid.py checks it).
 """
 from __future__ import annotations
 
+import argparse
+
 import pandas as pd
 
-from . import artifacts
+from . import artifacts, reporting
 from .evaluation import accuracy_ci, mcnemar_exact
 from .layout import PAPER_ATTACK, Project
 from .reporting import paired_correct
@@ -61,6 +66,26 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
                           "images": r["images"]} for _, r in table.iterrows()])
 
 
+START, END = "<!-- grid:start (python -m lrl_utils.grid --doc docs/results_in_full.md) -->", "<!-- grid:end -->"
+SUMMARY_CSV = "results/grid_summary/grid.csv"
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """The table as `readable` shows it, in Markdown."""
+    shown = readable(table)
+    return reporting.markdown_table(list(shown.columns), shown.values.tolist())
+
+
+def render_doc(text: str, table: pd.DataFrame) -> str:
+    """``text`` with the table between the grid markers replaced by ``table``'s."""
+    return reporting.render_between(text, START, END, markdown(table), "the document's grid table")
+
+
+def read_summary(path=SUMMARY_CSV) -> pd.DataFrame:
+    """The grid stage's grid.csv, as `save` wrote it."""
+    return pd.read_csv(artifacts.require(path, "grid table"))
+
+
 SPREAD_COLUMNS = ("α = 0 %", "α = 1 %", "α = 1 − α = 0")
 
 
@@ -94,3 +119,19 @@ def metrics(table: pd.DataFrame) -> dict:
     return {f"{r['network']}/lr_{r['lr']:g}": {"alpha0 %": round(r["α = 0 %"], 2), "alpha1 %": round(r["α = 1 %"], 2),
                                                "gain": round(r["α = 1 − α = 0"], 2), "mcnemar_p": r["McNemar p"]}
             for _, r in table.iterrows()}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Print the grid stage's table in Markdown; with --doc, also "
+                                                 "render it into a document between its grid markers.")
+    parser.add_argument("--csv", default=SUMMARY_CSV, help="the grid stage's table (default: %(default)s)")
+    parser.add_argument("--doc", help="render the table into this Markdown file, between its grid markers")
+    args = parser.parse_args(argv)
+    table = read_summary(args.csv)
+    print(markdown(table))
+    if args.doc:
+        reporting.render_file(args.doc, lambda text: render_doc(text, table))
+
+
+if __name__ == "__main__":
+    main()

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from . import artifacts
+from . import artifacts, reporting
 from .evaluation import accuracy_ci, mcnemar_exact
 from .layout import EOT_ATTACKER, FULL_TEST_ATTACK, PAPER_ATTACK, Project
 from .reporting import PAPER, paired_correct
@@ -152,21 +151,17 @@ def write_metrics(rows: dict[str, dict], out_dir) -> None:
 
 
 def markdown_table(rows: dict[str, dict]) -> str:
-    lines = ["| setting | " + " | ".join(COLUMNS) + " |", "|---|" + "---|" * len(COLUMNS)]
+    """The rows as the README shows them; the paper's reported row (name 00_...) in italics."""
+    lines = []
     for name, row in rows.items():
         cells = [row["setting"], *(row[c] for c in COLUMNS)]
-        if name.startswith("00_"):
-            cells = [f"*{c}*" for c in cells]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        lines.append([f"*{c}*" for c in cells] if name.startswith("00_") else cells)
+    return reporting.markdown_table(["setting", *COLUMNS], lines)
 
 
 def render_readme(text: str, rows: dict[str, dict]) -> str:
     """``text`` with the table between the headline markers replaced by the rows' table."""
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
-    if not pattern.search(text):
-        raise ValueError(f"the README has no headline markers: put {START!r} and {END!r} where the table goes")
-    return pattern.sub(lambda _: f"{START}\n{markdown_table(rows)}\n{END}", text)
+    return reporting.render_between(text, START, END, markdown_table(rows), "the README's headline table")
 
 
 def _per_image(folder: Path) -> pd.DataFrame:
@@ -190,9 +185,7 @@ def main(argv=None) -> None:
     write_metrics(rows, args.out_dir)
     print(markdown_table(rows))
     if args.readme:
-        path = Path(args.readme)
-        path.write_text(render_readme(path.read_text(), rows))
-        print(f"table rendered into {path}")
+        reporting.render_file(args.readme, lambda text: render_readme(text, rows))
 
 
 if __name__ == "__main__":

@@ -4,13 +4,14 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import time
 from pathlib import Path
 
 import pandas as pd
 import torch
 
-from .artifacts import MissingArtifactError, load_checked
+from .artifacts import MissingArtifactError, load_checked, write_text
 from .evaluation import accuracy_ci, ci_text, mcnemar_exact
 
 # The numbers the paper reports (J. Cho, "Add latent restriction loss when recovering latent vector").
@@ -205,3 +206,25 @@ def use_project_root() -> Path:
     root = project_root()
     os.chdir(root)
     return root
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    """A GitHub-flavoured Markdown table: the header, then one line per row (cells as ``str`` gives them)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows])
+
+
+def render_between(text: str, start: str, end: str, body: str, what: str) -> str:
+    """``text`` with what lies between the lines ``start`` and ``end`` replaced by ``body``; nothing else
+    changes. A text without both markers is refused: ``what`` names it in the error."""
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    if not pattern.search(text):
+        raise ValueError(f"{what} has no markers for it: put {start!r} and {end!r} where it goes")
+    return pattern.sub(lambda _: f"{start}\n{body}\n{end}", text)
+
+
+def render_file(path, render) -> None:
+    """Rewrite the Markdown file ``path`` as ``render`` (text -> text) returns it, whole or not at all."""
+    path = Path(path)
+    write_text(render(path.read_text()), path)
+    print(f"table rendered into {path}")

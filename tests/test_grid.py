@@ -10,6 +10,7 @@ from scipy.stats import binomtest
 from helpers import REPO, write_per_image
 from lrl_utils import artifacts, eval_indices, fgsm_test_images, load_mnist, predict
 from lrl_utils.defense import attacked_images
+from lrl_utils import grid
 from lrl_utils.grid import grid_table, metrics, readable, seed_spread
 from lrl_utils.layout import PAPER_ATTACK, Project
 from lrl_utils.models import Classifier
@@ -120,3 +121,47 @@ def test_a_network_with_another_restart_seed_recovers_from_other_restarts_and_ge
     assert (row["α = 0 % mean"], row["α = 0 % min"], row["α = 0 % max"]) == pytest.approx((60, 50, 70))
     assert (row["α = 1 − α = 0 mean"], row["α = 1 − α = 0 min"], row["α = 1 − α = 0 max"]) == pytest.approx((-15, -20, -10))
     assert seed_spread(table[table.network != "model_a_seed3"]).empty
+
+
+def test_the_committed_grid_csv_is_what_the_committed_per_image_tables_give():
+    computed = grid_table(Project(REPO / "params.yaml"), root=REPO)
+    committed = grid.read_summary(REPO / grid.SUMMARY_CSV)
+    assert list(committed.columns) == list(computed.columns)
+    assert committed.network.tolist() == computed.network.tolist() and committed.lr.tolist() == computed.lr.tolist()
+    numbers = [c for c in computed.columns if computed[c].dtype.kind == "f" and c != "McNemar p"]
+    assert np.abs(committed[numbers].to_numpy() - computed[numbers].to_numpy()).max() <= 5e-5  # csv: 4 decimals
+    assert committed["McNemar p"].to_numpy() == pytest.approx(computed["McNemar p"].to_numpy(), rel=1e-12)
+
+
+def test_the_documents_grid_table_is_the_one_the_committed_grid_csv_gives():
+    doc = (REPO / "docs/results_in_full.md").read_text()
+    table = grid.read_summary(REPO / grid.SUMMARY_CSV)
+    assert grid.render_doc(doc, table) == doc, (
+        "docs/results_in_full.md's grid table differs from grid.csv: run "
+        "`python -m lrl_utils.grid --doc docs/results_in_full.md`")
+    assert doc.count("| model_a | dcgan | 0 | 0.001 | 99.4 (98.7–99.7) | 23.1 (20.6–25.8) | 51.7 (48.6–54.8) |") == 1
+
+
+def test_rendering_the_grid_table_replaces_only_what_lies_between_its_markers(tmp_path):
+    table = pd.DataFrame([{"network": "n", "classifier": "c", "generator": "g", "restart seed": 2, "lr": 0.1,
+                           **{f"{name}{end} %": value + shift for name, value in
+                              (("clean", 99.0), ("no defense", 1.0), ("α = 0", 50.0), ("α = 1", 62.25))
+                              for end, shift in (("", 0), (" low", -1), (" high", 1))},
+                           "α = 1 − α = 0": 12.25, "McNemar p": 3.14159e-7, "images": 1000}])
+    text = f"# Results\n\nbefore\n{grid.START}\nold table\n{grid.END}\nafter\n"
+    rendered = grid.render_doc(text, table)
+    assert rendered == (f"# Results\n\nbefore\n{grid.START}\n"
+                        "| classifier | generator | restart seed | recovery lr | clean % | no defense % | α = 0 % | α = 1 % "
+                        "| α=1 − α=0 | McNemar p | images |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
+                        "| c | g | 2 | 0.1 | 99.0 (98.0–100.0) | 1.0 (0.0–2.0) | 50.0 (49.0–51.0) | 62.2 (61.2–63.2) "
+                        f"| +12.2 | 3.1e-07 | 1000 |\n{grid.END}\nafter\n")
+    assert grid.render_doc(rendered, table) == rendered
+    with pytest.raises(ValueError, match="grid table has no markers"):
+        grid.render_doc("# no markers\n", table)
+    csv, doc = tmp_path / "grid.csv", tmp_path / "doc.md"
+    table.to_csv(csv, index=False)
+    doc.write_text(text)
+    grid.main(["--csv", str(csv), "--doc", str(doc)])
+    assert doc.read_text() == rendered
+    with pytest.raises(FileNotFoundError, match="dvc repro grid"):
+        grid.main(["--csv", str(tmp_path / "absent.csv")])

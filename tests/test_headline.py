@@ -75,5 +75,5 @@ def test_rendering_needs_the_markers_and_touches_nothing_else():
     rendered = headline.render_readme(text, rows)
     assert rendered.startswith("# Title\n\nbefore\n") and rendered.endswith(f"{headline.END}\nafter\n")
     assert "old table" not in rendered and "| *paper (reported): FGSM 0.7* | *1.4* | *55.3* | *64.1* |" in rendered
-    with pytest.raises(ValueError, match="no headline markers"):
+    with pytest.raises(ValueError, match="headline table has no markers"):
         headline.render_readme("# no markers\n", rows)

@@ -210,9 +210,10 @@ def _claims() -> list[tuple[str, str]]:
                              f"where it had {grid.loc[('paper', 0.1), 'α = 1 − α = 0']:.1f}"),
         ("finding 11: four classifiers", f"it keeps both signs: α = 1 − α = 0 is "
                                          f"{signed(long_paper_lr['α = 1 − α = 0'])} points at\nthe paper's lr (p ≤ "
-                                         f"{_p_value(long_paper_lr['McNemar p'].max())}; Model B's "
-                                         f"{signed([grid.loc[('model_b', 0.001), 'α = 1 − α = 0']])} with `dcgan` becomes "
-                                         f"significant) and {signed(long_lr_0p1['α = 1 − α = 0'], plus=True)} at\nlr 0.1; "
+                                         f"{_p_value(long_paper_lr['McNemar p'].max())}; with `dcgan` Model B's was "
+                                         f"{signed([grid.loc[('model_b', 0.001), 'α = 1 − α = 0']])}, p = "
+                                         f"{_p_value(grid.loc[('model_b', 0.001), 'McNemar p'])}) and "
+                                         f"{signed(long_lr_0p1['α = 1 − α = 0'], plus=True)} at\nlr 0.1; "
                                          f"with α = 0 Model A without dropout reaches {nearest['α = 0 %']:.1f} %"),
         ("finding 11: second family", f"FID to training images was lowest after epoch {author_kept.epoch:.0f} "
                                       f"({author_kept.fid_train:.1f}), then {after_kept.min():.1f}–{after_kept.max():.1f} "
