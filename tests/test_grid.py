@@ -8,9 +8,8 @@ import yaml
 from scipy.stats import binomtest
 
 from helpers import REPO, write_per_image
-from lrl_utils import artifacts, eval_indices, fgsm_test_images, load_mnist, predict
+from lrl_utils import artifacts, eval_indices, fgsm_test_images, grid, load_mnist, predict
 from lrl_utils.defense import attacked_images
-from lrl_utils import grid
 from lrl_utils.grid import grid_table, metrics, readable, seed_spread
 from lrl_utils.layout import PAPER_ATTACK, Project
 from lrl_utils.models import Classifier
