@@ -164,17 +164,20 @@ def _assert_a_failed_rerun_keeps_the_last_results(project, env):
 
 
 def _assert_two_workers_fill_a_recovery_the_stage_assembles(project, env):
-    """`python -m lrl_utils.recovery_worker` processes share a recovery's chunks; the stage then computes
+    """`python -m lrl_utils.recovery_worker` processes share two variants' chunks; each stage then computes
     none and writes the same per-image table."""
-    table = project / "results/recover/lrl/per_image.csv"
-    before = table.read_bytes()
+    variants = ["lrl", "defensegan"]
+    tables = {v: project / f"results/recover/{v}/per_image.csv" for v in variants}
+    before = {v: table.read_bytes() for v, table in tables.items()}
     shutil.rmtree(project / ".cache/recovery")
     chunks = -(-QUICK["attack"]["eval_images"] // QUICK["recover"]["chunk_images"])
     for worker in range(2):
-        out = _run([sys.executable, "-m", "lrl_utils.recovery_worker", "paper", "lrl", "--worker", str(worker),
+        out = _run([sys.executable, "-m", "lrl_utils.recovery_worker", "paper", *variants, "--worker", str(worker),
                     "--workers", "2"], project, env)
-        assert f"{len(range(worker, chunks, 2))} chunks computed" in out, out
-    _run([DVC, "repro", "-s", "-f", "recover@lrl"], project, env)
-    assert json.loads((project / "results/recover/lrl/run.json").read_text())["chunks_computed"] == 0
-    assert table.read_bytes() == before
+        for variant in variants:
+            assert f"{len(range(worker, chunks, 2))} chunks computed for paper/{variant}" in out, out
+    _run([DVC, "repro", "-s", "-f", *[f"recover@{v}" for v in variants]], project, env)
+    for variant, table in tables.items():
+        assert json.loads((table.parent / "run.json").read_text())["chunks_computed"] == 0, variant
+        assert table.read_bytes() == before[variant], variant
 
