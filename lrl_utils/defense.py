@@ -37,7 +37,7 @@ def evaluate_defense(classifier, generator, attack: dict, out_dir, *, resume_dir
     """Defend the attack stage's ``inputs`` images ("adversarial": x_adv, or "clean": x_clean, to
     measure what the defense costs) with ``recover_latents(**settings)``; writes into ``out_dir``:
     per_image.csv (one row per image), metrics.json, run.json (settings, this call's wall time, the compute
-    time summed over all chunks, machine) and,
+    time summed over all chunks and their count by thread count, machine) and,
     unless ``save_recovery`` is False, recovery.pt (kept and per-restart latents and losses: 14 MB per
     1000 images; the full test set leaves them in the chunks under ``resume_dir`` only) and, if
     ``save_movement``, movement.csv (how far each kept latent moved from its init: a few kB instead).
@@ -54,7 +54,8 @@ def evaluate_defense(classifier, generator, attack: dict, out_dir, *, resume_dir
     artifacts.write_csv(table, out_dir / "per_image.csv")
     artifacts.write_json(metrics, out_dir / "metrics.json")
     # "seconds" is this call's wall time; "chunk_seconds" the recovery's compute time summed over all its
-    # chunks, including those an earlier, interrupted call computed.
+    # chunks, including those an earlier, interrupted call or a worker computed ("chunk_torch_threads": with
+    # how many threads; "machine" describes this process).
     artifacts.write_json(run_info(started, **timing, settings={**described, "inputs": inputs}),
                          out_dir / "run.json")
     if save_movement:

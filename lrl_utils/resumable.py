@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import json
 import time
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -21,38 +22,45 @@ from .recovery import RecoveryResult, recover_latents
 # Settings that change how fast a result is computed, not what it is, and so are left out of the key.
 # batch_size changes it within float rounding only: other batch shapes run other kernels, so z differs
 # in the last digits (about 1e-4 after 10 steps); a cut-off run resumed with another batch_size mixes
-# chunks computed both ways.
+# chunks computed both ways. The thread count does the same (other splits of the same sums), and is also
+# left out of the key; each chunk records it instead, so a run says with how many threads it was computed.
 _SPEED_ONLY = {"batch_size", "device", "progress"}
+UNRECORDED = "not recorded"  # the thread count of a chunk saved before chunks recorded it
 
 
 def recover_latents_resumable(generator, x, image_ids, work_dir, *, chunk_images: int = 100,
                               log=print, timing: dict | None = None, **settings) -> RecoveryResult:
     """``recover_latents`` over consecutive chunks of ``chunk_images`` images, each saved when done.
 
-    Each chunk records the seconds it took, so that a run resumed over several calls still knows its
-    whole compute time: if ``timing`` is a dict, it receives ``chunk_seconds`` (the sum over all chunks,
-    loaded or computed), ``chunks_loaded`` and ``chunks_computed``.
+    Each chunk records the seconds it took and the process's torch thread count, so that a run resumed
+    over several calls, or filled by workers (``fill_chunks``), still knows its whole compute time and how
+    it was computed: if ``timing`` is a dict, it receives ``chunk_seconds`` (the sum over all chunks, loaded
+    or computed), ``chunks_loaded``, ``chunks_computed`` and ``chunk_torch_threads`` (how many chunks were
+    computed with each thread count, e.g. ``{"1": 20}``).
     """
     check_at_least_one(chunk_images=chunk_images)
     image_ids = check_ids(image_ids, len(x))
     folder = _cache_folder(generator, x, image_ids, work_dir, settings)
-    parts, seconds, loaded = [], [], 0
+    parts, seconds, threads, loaded = [], [], [], 0
     for start, end in _chunks(len(x), chunk_images):
         path = _chunk_path(folder, start, end)
         if path.exists():
             saved = _load_chunk(path, image_ids[start:end])
             seconds.append(saved.pop("compute_seconds"))
+            threads.append(saved.pop("torch_threads", UNRECORDED))
             parts.append(RecoveryResult(**saved))
             loaded += 1
             log(f"chunk {start}-{end - 1}: loaded from {path}")
             continue
         part, took = _compute_chunk(generator, x, image_ids, start, end, path, settings)
         seconds.append(took)
+        threads.append(torch.get_num_threads())
         parts.append(part)
         log(f"chunk {start}-{end - 1}: recovered, saved to {path}")
     if timing is not None:
         timing.update(chunk_seconds=round(sum(seconds), 1),
-                      chunks_loaded=loaded, chunks_computed=len(parts) - loaded)
+                      chunks_loaded=loaded, chunks_computed=len(parts) - loaded,
+                      chunk_torch_threads=dict(sorted(Counter(map(str, threads)).items())))
     return RecoveryResult.concat(parts)
 
 
@@ -99,7 +107,8 @@ def _compute_chunk(generator, x, image_ids, start, end, path, settings) -> tuple
     started = time.perf_counter()
     part = recover_latents(generator, x[start:end], image_ids=image_ids[start:end], **settings)
     took = time.perf_counter() - started
-    artifacts.save({**dataclasses.asdict(part), "image_ids": image_ids[start:end], "compute_seconds": took}, path)
+    artifacts.save({**dataclasses.asdict(part), "image_ids": image_ids[start:end], "compute_seconds": took,
+                    "torch_threads": torch.get_num_threads()}, path)
     return part, took
 
 

@@ -118,7 +118,9 @@ def test_resumable_recovery_equals_one_call_and_resumes(tiny_generator, tmp_path
                               **settings)
     recorded = [torch.load(path)["compute_seconds"] for path in sorted(chunk_dir.glob("chunk_*.pt"))]
     assert all(s > 0 for s in recorded)  # each chunk keeps the seconds it took, across the resume
-    assert timing == {"chunk_seconds": round(sum(recorded), 1), "chunks_loaded": 3, "chunks_computed": 0}
+    threads = str(torch.get_num_threads())
+    assert timing == {"chunk_seconds": round(sum(recorded), 1), "chunks_loaded": 3, "chunks_computed": 0,
+                      "chunk_torch_threads": {threads: 3}}
     other = recover_latents_resumable(tiny_generator, x, ids, tmp_path, chunk_images=2, log=logs.append,
                                       **{**settings, "alpha": 0.0})
     assert len(list(tmp_path.iterdir())) == 2  # other settings, another folder: nothing reused or overwritten
@@ -194,3 +196,28 @@ def test_a_chunk_that_does_not_hold_its_images_is_refused_with_its_path(tiny_gen
     second.write_bytes(first.read_bytes()[:100])  # truncated
     with pytest.raises(ValueError, match=rf"{second.name} cannot be read.*delete it and rerun"):
         recover_latents_resumable(tiny_generator, x, [1, 2, 3, 4], tmp_path, chunk_images=2, **settings)
+
+
+def test_each_chunk_records_the_thread_count_it_was_computed_with(tiny_generator, tmp_path):
+    # The thread count changes results in the last digits and is not in the cache key: the run must say it.
+    x, ids = _images(tiny_generator, 4, seed=10), [0, 1, 2, 3]
+    settings = dict(steps=3, lr=0.01, restarts=2, progress=False, log=lambda _: None, chunk_images=2)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        recover_latents_resumable(tiny_generator, x, ids, tmp_path, **settings)
+        (chunk_dir,) = list(tmp_path.iterdir())
+        assert [torch.load(p)["torch_threads"] for p in sorted(chunk_dir.glob("chunk_*.pt"))] == [1, 1]
+        torch.set_num_threads(2)
+        timing = {}
+        recover_latents_resumable(tiny_generator, x, ids, tmp_path, timing=timing, **settings)
+        assert timing["chunk_torch_threads"] == {"1": 2}  # the chunks' count, not this loading process's
+        first, second = sorted(chunk_dir.glob("chunk_*.pt"))
+        old = torch.load(first)
+        del old["torch_threads"]  # as chunks saved before the count was recorded
+        torch.save(old, first)
+        second.unlink()  # recomputed now, with 2 threads
+        recover_latents_resumable(tiny_generator, x, ids, tmp_path, timing=timing, **settings)
+        assert timing["chunk_torch_threads"] == {"2": 1, "not recorded": 1}
+    finally:
+        torch.set_num_threads(before)

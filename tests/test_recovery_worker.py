@@ -13,6 +13,7 @@ from lrl_utils.resumable import fill_chunks, recover_latents_resumable
 SETTINGS = dict(chunk_images=2, steps=20, lr=0.01, restarts=2, progress=False, log=lambda _: None)
 WORKER = """
 import sys, torch
+torch.set_num_threads(1)  # as `OMP_NUM_THREADS=1 python -m lrl_utils.recovery_worker` runs
 sys.path[:0] = [{repo!r}, {tests!r}]
 from helpers import TinyGenerator
 from lrl_utils.resumable import fill_chunks
@@ -42,6 +43,7 @@ def test_two_worker_processes_fill_the_cache_and_the_result_equals_one_process(t
     assembled = recover_latents_resumable(TinyGenerator().eval(), _images(), list(range(9)), shared,
                                           timing=timing, **SETTINGS)
     assert timing["chunks_computed"] == 0 and timing["chunks_loaded"] == 5
+    assert timing["chunk_torch_threads"] == {"1": 5}  # the workers' thread count, not the assembling process's
     alone = recover_latents_resumable(TinyGenerator().eval(), _images(), list(range(9)), tmp_path / "alone",
                                       **SETTINGS)
     for field in dataclasses.fields(alone):
