@@ -46,17 +46,17 @@ def recover_latents_resumable(generator, x, image_ids, work_dir, *, chunk_images
         path = _chunk_path(folder, start, end)
         if path.exists():
             saved = _load_chunk(path, image_ids[start:end])
-            seconds.append(saved.pop("compute_seconds"))
-            threads.append(saved.pop("torch_threads", UNRECORDED))
-            parts.append(RecoveryResult(**saved))
+            record = {"compute_seconds": saved.pop("compute_seconds"),
+                      "torch_threads": saved.pop("torch_threads", UNRECORDED)}
+            part = RecoveryResult(**saved)
             loaded += 1
             log(f"chunk {start}-{end - 1}: loaded from {path}")
-            continue
-        part, took = _compute_chunk(generator, x, image_ids, start, end, path, settings)
-        seconds.append(took)
-        threads.append(torch.get_num_threads())
+        else:
+            part, record = _compute_chunk(generator, x, image_ids, start, end, path, settings)
+            log(f"chunk {start}-{end - 1}: recovered, saved to {path}")
         parts.append(part)
-        log(f"chunk {start}-{end - 1}: recovered, saved to {path}")
+        seconds.append(record["compute_seconds"])
+        threads.append(record["torch_threads"])
     if timing is not None:
         timing.update(chunk_seconds=round(sum(seconds), 1),
                       chunks_loaded=loaded, chunks_computed=len(parts) - loaded,
@@ -103,13 +103,13 @@ def _chunk_path(folder: Path, start: int, end: int) -> Path:
     return folder / f"chunk_{start:06d}-{end - 1:06d}.pt"
 
 
-def _compute_chunk(generator, x, image_ids, start, end, path, settings) -> tuple[RecoveryResult, float]:
+def _compute_chunk(generator, x, image_ids, start, end, path, settings) -> tuple[RecoveryResult, dict]:
+    """Recover one chunk and save it with its record (seconds, thread count); returns both, as saved."""
     started = time.perf_counter()
     part = recover_latents(generator, x[start:end], image_ids=image_ids[start:end], **settings)
-    took = time.perf_counter() - started
-    artifacts.save({**dataclasses.asdict(part), "image_ids": image_ids[start:end], "compute_seconds": took,
-                    "torch_threads": torch.get_num_threads()}, path)
-    return part, took
+    record = {"compute_seconds": time.perf_counter() - started, "torch_threads": torch.get_num_threads()}
+    artifacts.save({**dataclasses.asdict(part), "image_ids": image_ids[start:end], **record}, path)
+    return part, record
 
 
 def _key(generator, x, image_ids, settings) -> str:
