@@ -18,8 +18,9 @@ torch.manual_seed(0)
 generator = Generator(32).eval()          # the pipeline's DCGAN, small latent, seeded weights
 with torch.no_grad():
     x = generator(torch.randn(24, 32, generator=torch.Generator().manual_seed(1)))
-result = recover_latents_resumable(generator, x, list(range(100, 124)), sys.argv[1], chunk_images=3, steps=40,
-                                   lr=0.01, restarts=2, alpha=1.0, seed=0, progress=False, log=lambda _: None)
+result = recover_latents_resumable(generator, x, list(range(100, 124)), sys.argv[1],
+                                   chunk_images={chunk_images}, steps=40, lr=0.01, restarts=2, alpha=1.0, seed=0,
+                                   progress=False, log=lambda _: None)
 torch.save(dataclasses.asdict(result), sys.argv[2])
 """
 
@@ -30,27 +31,33 @@ torch.save(dataclasses.asdict(result), sys.argv[2])
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
+CHUNK_IMAGES = 3  # 24 images: 8 chunks
+
+
+def _command(script, cache, out) -> list[str]:
+    return [sys.executable, str(script), str(cache), str(out)]
+
+
 def _run(script, cache, out):
-    command = [sys.executable, str(script), str(cache), str(out)]
-    subprocess.run(command, check=True, timeout=600, env=ONE_THREAD)
+    subprocess.run(_command(script, cache, out), check=True, timeout=600, env=ONE_THREAD)
 
 
 def _rows_that_differ(whole, resumed) -> str:
     """Which images' z differ and by how much, so that a failure says whether loaded or recomputed chunks
-    (3 images each) are off, and by rounding or by more."""
+    are off, and by rounding or by more."""
     rows = (whole != resumed).flatten(1).any(1).nonzero().flatten().tolist()
     largest = (whole - resumed).abs().max()
-    return f"rows {rows} (chunks {sorted({r // 3 for r in rows})}), largest difference {largest:.3g}"
+    chunks = sorted({row // CHUNK_IMAGES for row in rows})
+    return f"rows {rows} (chunks {chunks}), largest difference {largest:.3g}"
 
 
 def test_sigkill_mid_recovery_then_rerun_gives_the_uninterrupted_result(tmp_path):
     script = tmp_path / "recover.py"
-    script.write_text(RECOVER.format(repo=str(REPO)))
+    script.write_text(RECOVER.format(repo=str(REPO), chunk_images=CHUNK_IMAGES))
     _run(script, tmp_path / "cache_whole", tmp_path / "whole.pt")
 
     cache = tmp_path / "cache_killed"
-    victim = subprocess.Popen([sys.executable, str(script), str(cache), str(tmp_path / "never.pt")],
-                              env=ONE_THREAD)
+    victim = subprocess.Popen(_command(script, cache, tmp_path / "never.pt"), env=ONE_THREAD)
     deadline = time.time() + 300
     while time.time() < deadline and len(list(cache.glob("*/chunk_*.pt"))) < 2:
         time.sleep(0.05)
