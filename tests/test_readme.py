@@ -224,11 +224,12 @@ def _claims() -> list[tuple[str, str]]:
         ("finding 11: family compared", f"α = 1 is again below α = 0 at the paper's lr "
                                         f"({pair_lr('author_convnet_author_gan', 0.001)}) and above it at lr 0.1 "
                                         f"({pair_lr('author_convnet_author_gan', 0.1)})"),
-        ("finding 11: family on three more classifiers",
+        ("finding 11: family on four more classifiers",
          f"So do Model A ({pair_lr('model_a_author_gan', 0.001)}; {pair_lr('model_a_author_gan', 0.1)}), "
-         f"Model D ({pair_lr('model_d_author_gan', 0.001)}; {pair_lr('model_d_author_gan', 0.1)}) and Model A "
+         f"Model D ({pair_lr('model_d_author_gan', 0.001)}; {pair_lr('model_d_author_gan', 0.1)}), Model A "
          f"without dropout ({pair_lr('model_a_no_dropout_author_gan', 0.001)}; "
-         f"{pair_lr('model_a_no_dropout_author_gan', 0.1)})"),
+         f"{pair_lr('model_a_no_dropout_author_gan', 0.1)}) and Model B ({pair_lr('model_b_author_gan', 0.001)}; "
+         f"{pair_lr('model_b_author_gan', 0.1)})"),
         ("finding 11: three generators", f"it defends no better ({main_generator('author_gan'):.1f} %) than `dcgan` with "
                                          f"its worse FID ({main_generator('dcgan'):.1f} %) or `dcgan_long` "
                                          f"({main_generator('dcgan_long'):.1f} %; `grid.csv`)"),
