@@ -113,6 +113,12 @@ def _claims() -> list[tuple[str, str]]:
         row = grid.loc[(network, lr)]
         return f"{row['α = 0 %']:.1f} % → {row['α = 1 %']:.1f} %, p = {_p_value(row['McNemar p'])}"
 
+    def author_gan_on(classifiers):  # "Model A (…; …), Model D (…; …) and Model B (…; …)": paper's lr; lr 0.1
+        names = {"model_a": "Model A", **networks}
+        each = [f"{names[c]} ({pair_lr(f'{c}_author_gan', 0.001)}; {pair_lr(f'{c}_author_gan', 0.1)})"
+                for c in classifiers]
+        return ", ".join(each[:-1]) + " and " + each[-1]
+
     def main_generator(generator):  # α = 0 at the paper's lr, the main classifier with each generator (seed 0)
         return grid.loc[(f"author_convnet_{generator}", 0.001), "α = 0 %"]
 
@@ -225,11 +231,7 @@ def _claims() -> list[tuple[str, str]]:
                                         f"({pair_lr('author_convnet_author_gan', 0.001)}) and above it at lr 0.1 "
                                         f"({pair_lr('author_convnet_author_gan', 0.1)})"),
         ("finding 11: family on four more classifiers",
-         f"So do Model A ({pair_lr('model_a_author_gan', 0.001)}; {pair_lr('model_a_author_gan', 0.1)}), "
-         f"Model D ({pair_lr('model_d_author_gan', 0.001)}; {pair_lr('model_d_author_gan', 0.1)}), Model A "
-         f"without dropout ({pair_lr('model_a_no_dropout_author_gan', 0.001)}; "
-         f"{pair_lr('model_a_no_dropout_author_gan', 0.1)}) and Model B ({pair_lr('model_b_author_gan', 0.001)}; "
-         f"{pair_lr('model_b_author_gan', 0.1)})"),
+         "So do " + author_gan_on(["model_a", "model_d", "model_a_no_dropout", "model_b"])),
         ("finding 11: three generators", f"it defends no better ({main_generator('author_gan'):.1f} %) than `dcgan` with "
                                          f"its worse FID ({main_generator('dcgan'):.1f} %) or `dcgan_long` "
                                          f"({main_generator('dcgan_long'):.1f} %; `grid.csv`)"),
