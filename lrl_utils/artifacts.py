@@ -60,6 +60,10 @@ def write_text(text: str, path) -> Path:
     return _atomically(path, lambda tmp: tmp.write_text(text))
 
 
+def write_bytes(data: bytes, path) -> Path:
+    return _atomically(path, lambda tmp: tmp.write_bytes(data))
+
+
 def write_csv(table, path) -> Path:
     return _atomically(path, lambda tmp: table.to_csv(tmp, index=False))
 

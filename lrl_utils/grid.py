@@ -6,7 +6,7 @@ same images, or another generator inverting them), for each pair of `grid.pairs`
 lr 0.1), and tests α = 1 against α = 0 on the same images with McNemar's exact test (notebook 11_grid). A
 network listed again with another `restart_seed` gives the spread of the comparison due to the restarts alone.
 
-`python -m lrl_utils.grid --doc docs/results_in_full.md` renders the committed grid.csv into that document
+`python -m lrl_utils.grid --doc paper/results_in_full.md` renders the committed grid.csv into that document
 between its `grid` markers, so that its table cannot drift from the results (tests/test_grid.py checks it).
 """
 from __future__ import annotations
@@ -66,7 +66,7 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
                           "images": r["images"]} for _, r in table.iterrows()])
 
 
-START, END = "<!-- grid:start (python -m lrl_utils.grid --doc docs/results_in_full.md) -->", "<!-- grid:end -->"
+START, END = "<!-- grid:start (python -m lrl_utils.grid --doc paper/results_in_full.md) -->", "<!-- grid:end -->"
 SUMMARY_CSV = "results/grid_summary/grid.csv"
 
 
@@ -104,6 +104,11 @@ def seed_spread(table: pd.DataFrame) -> pd.DataFrame:
                         f"{column} max": runs[column].max()})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def readable_spread(table: pd.DataFrame) -> pd.DataFrame:
+    """`seed_spread` as the notebook shows it: rounded, the lr as written in params.yaml ("0.001", not "0.0")."""
+    return seed_spread(table).round(2).assign(lr=lambda spread: spread.lr.map("{:g}".format))
 
 
 def save(table: pd.DataFrame, out_dir) -> None:

@@ -179,13 +179,15 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", nargs="?", default="results/headline", help="where the rows' JSON files go")
     parser.add_argument("--params", default="params.yaml", help="the settings that name the runs")
-    parser.add_argument("--readme", help="also render the table into this README, between its markers")
+    parser.add_argument("--readme", action="append", default=[], metavar="FILE",
+                        help="also render the table into this Markdown file (README.md, the paper's page), between "
+                             "its markers; may be given more than once")
     args = parser.parse_args(argv)
     rows = all_rows(Project(args.params))
     write_metrics(rows, args.out_dir)
     print(markdown_table(rows))
-    if args.readme:
-        reporting.render_file(args.readme, lambda text: render_readme(text, rows))
+    for document in args.readme:
+        reporting.render_file(document, lambda text: render_readme(text, rows))
 
 
 if __name__ == "__main__":

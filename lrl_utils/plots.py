@@ -5,6 +5,7 @@ import io
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 import pandas as pd
 import torch
@@ -111,10 +112,11 @@ def accuracy_bars(runs: pd.DataFrame, title: str, reference: float | None = None
 def reselection(table: pd.DataFrame, path=None):
     """Accuracy against the number of restarts kept, per variant and selection rule."""
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    for (variant, rule), rows in table.groupby(["variant", "select"], sort=False):
+    for i, ((variant, rule), rows) in enumerate(table.groupby(["variant", "select"], sort=False)):
         err = [rows["accuracy %"] - rows["ci low %"], rows["ci high %"] - rows["accuracy %"]]
-        ax.errorbar(rows["restarts"], rows["accuracy %"], yerr=err, marker="o", capsize=3,
-                    ls="-" if rule == "reconstruction" else "--", label=f"{variant}, lowest {rule}")
+        # Shifted a little sideways (x is on a log scale), so that equal accuracies do not hide each other's line.
+        ax.errorbar(rows["restarts"] * 1.03 ** i, rows["accuracy %"], yerr=err, marker="o", ms=4, capsize=3,
+                    ls="-" if rule == "reconstruction" else "--", alpha=0.85, label=f"{variant}, lowest {rule}")
     ax.set_xscale("log"), ax.set_xticks(sorted(table["restarts"].unique()))
     ax.set_xticklabels(sorted(table["restarts"].unique()))
     ax.set_xlabel("restarts"), ax.set_ylabel("defended accuracy (%)"), ax.legend(fontsize=8), ax.grid(alpha=0.3)
@@ -127,6 +129,7 @@ def attack_curves(curves: dict[str, list[float]], path=None):
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for label, curve in curves.items():
         ax.plot(range(len(curve)), [100 * a for a in curve], marker="o", label=label)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # iterations are whole numbers
     ax.set_xlabel("PGD iteration"), ax.set_ylabel("accuracy the attacker sees (%)")
     ax.set_ylim(-2, 102), ax.legend(), ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -150,7 +153,7 @@ def accuracy_by_magnitude(table: pd.DataFrame, path=None):
 def fragility(table: pd.DataFrame, paper: tuple[float, float] | None = None, path=None):
     """Undefended accuracy (95 % CI bars) against the FGSM magnitude, one line per classifier, its PGD result
     as a cross (rows of fragility.fragility_table); ``paper``: the paper's (eps, accuracy %) point."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    fig, ax = plt.subplots(figsize=(8.4, 3.8))
     for i, (name, rows) in enumerate(table.groupby("classifier", sort=False)):
         fgsm = rows[rows.attack != rows.attack.iloc[-1]]  # clean and FGSM; the last row is PGD
         err = [fgsm["accuracy %"] - fgsm["ci low %"], fgsm["ci high %"] - fgsm["accuracy %"]]
@@ -163,7 +166,7 @@ def fragility(table: pd.DataFrame, paper: tuple[float, float] | None = None, pat
         ax.plot(*paper, "*", ms=14, color="black", label=f"paper: {paper[1]:g} % at FGSM {paper[0]:g}")
     ax.set_xlabel("attack magnitude eps (0 = unattacked)"), ax.set_ylabel("accuracy without defense (%), 95 % CI")
     ax.set_title("Each classifier without a defense"), ax.set_ylim(-2, 102), ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes: inside, it hid the curves
     fig.tight_layout()
     return _finish(fig, path)
 

@@ -10,7 +10,8 @@ Before it runs anything it checks the settings (params.yaml): a wrong value stop
 The executed notebook is written the way Jupyter saves notebooks (the installed kernel's display name, a
 final newline), so that opening it in JupyterLab does not rewrite it just to reformat it. The executed
 notebooks are reports, tracked by git, not DVC outputs: reading one never makes `dvc status` report a
-stage as changed, and `git checkout results/notebooks` restores any that a reader edited.
+stage as changed, and `git checkout results/notebooks` restores any that a reader edited. It is written for
+its reader (`lrl_utils.notebook_hygiene.clean`): no progress bars, no CUDA_HOME warning, no absolute paths.
 """
 from __future__ import annotations
 
@@ -21,9 +22,15 @@ from pathlib import Path
 
 import nbformat
 
+from .notebook_hygiene import clean
+
 SETTINGS = "params.yaml"  # checked before any notebook runs
 # Always: the cells' output in the stage's log, no progress bar, the project's Python kernel.
 PAPERMILL_OPTIONS = ["--log-output", "--no-progress-bar", "-k", "python3"]
+# The kernel's environment: tqdm bars off wherever a call leaves `disable` at its default (tqdm >= 4.66 reads
+# TQDM_<ARGUMENT> variables; a call that passes disable= itself, as lrl_utils' loops do, keeps its choice, and
+# `clean` removes its bars from the executed notebook).
+KERNEL_ENV = {"TQDM_DISABLE": "1"}
 
 
 def run(notebook, executed, papermill_args=()) -> Path:
@@ -40,7 +47,7 @@ def run(notebook, executed, papermill_args=()) -> Path:
     executed.parent.mkdir(parents=True, exist_ok=True)
     partial = executed.with_name(f".{executed.stem}.partial-{os.getpid()}.ipynb")
     done = subprocess.run([sys.executable, "-m", "papermill", str(notebook), str(partial), *PAPERMILL_OPTIONS,
-                           *papermill_args])
+                           *papermill_args], env={**os.environ, **KERNEL_ENV})
     if done.returncode != 0:
         failed = executed.with_name(f"{executed.stem}.failed.ipynb")
         if partial.exists():
@@ -53,11 +60,12 @@ def run(notebook, executed, papermill_args=()) -> Path:
 
 
 def write_as_jupyter_saves(source, target) -> None:
-    """``source`` rewritten into ``target`` (atomically) in Jupyter's own format, recording ``target`` as
-    papermill's output path and the installed python3 kernel's name and display name."""
+    """``source`` rewritten into ``target`` (atomically) in Jupyter's own format, cleaned for its reader
+    (``notebook_hygiene.clean``), recording ``target`` as papermill's output path and the installed python3
+    kernel's name and display name."""
     from jupyter_client.kernelspec import get_kernel_spec
 
-    nb = nbformat.read(source, as_version=nbformat.NO_CONVERT)
+    nb = clean(nbformat.read(source, as_version=nbformat.NO_CONVERT))
     spec = get_kernel_spec("python3")
     nb.metadata["kernelspec"] = {"display_name": spec.display_name, "language": spec.language, "name": "python3"}
     if "papermill" in nb.metadata:

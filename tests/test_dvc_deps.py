@@ -13,7 +13,8 @@ from helpers import REPO
 
 PACKAGE = "lrl_utils"
 # Modules that can refuse to run a stage but cannot change what it writes: not followed, not required.
-NOT_AFFECTING_OUTPUTS = {"lrl_utils/settings.py"}
+NOT_AFFECTING_OUTPUTS = {"lrl_utils/settings.py",
+                         "lrl_utils/notebook_hygiene.py"}  # it writes only the executed notebooks: git-tracked reports
 
 
 def _module_file(name: str, root: Path) -> Path | None:

@@ -33,9 +33,13 @@ def test_the_attack_run_again_is_the_one_the_attack_stage_stored(tmp_path, mnist
     assert list(again) == list(stored)
     for key in ("indices", "labels", "x_clean", "pred_clean"):
         assert torch.equal(again[key], stored[key]), key
-    # x_adv: sign(grad) could flip where a gradient is ~0 on another CPU; on this one every pixel agrees
-    assert (again["x_adv"] != stored["x_adv"]).float().mean() < 1e-4
-    assert (again["pred_adv"] != stored["pred_adv"]).sum() <= 1
+    # x_adv: sign(grad) flips where a gradient is ~0 when the CPU's kernels differ. On the AMD EPYC that made
+    # attack.pt every pixel agreed; on the same model with AVX2 kernels (2026-12-08) 0.15 % of the pixels of 31 of
+    # the 1000 images flipped and 4 predictions changed, the accuracy not (paper/lab_notes.md). Bounded here: a
+    # grid network's images are these up to such flips.
+    assert (again["x_adv"] != stored["x_adv"]).float().mean() < 5e-3
+    assert (again["pred_adv"] != stored["pred_adv"]).sum() <= 10
+    assert abs((again["pred_adv"] == again["labels"]).float().mean() - (stored["pred_adv"] == stored["labels"]).float().mean()) <= 0.005
     assert again["eps"] == stored["eps"] == 0.7
 
 
@@ -133,11 +137,11 @@ def test_the_committed_grid_csv_is_what_the_committed_per_image_tables_give():
 
 
 def test_the_documents_grid_table_is_the_one_the_committed_grid_csv_gives():
-    doc = (REPO / "docs/results_in_full.md").read_text()
+    doc = (REPO / "paper/results_in_full.md").read_text()
     table = grid.read_summary(REPO / grid.SUMMARY_CSV)
     assert grid.render_doc(doc, table) == doc, (
-        "docs/results_in_full.md's grid table differs from grid.csv: run "
-        "`python -m lrl_utils.grid --doc docs/results_in_full.md`")
+        "paper/results_in_full.md's grid table differs from grid.csv: run "
+        "`python -m lrl_utils.grid --doc paper/results_in_full.md`")
     assert doc.count("| model_a | dcgan | 0 | 0.001 | 99.4 (98.7–99.7) | 23.1 (20.6–25.8) | 51.7 (48.6–54.8) |") == 1
 
 

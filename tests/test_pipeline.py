@@ -1,6 +1,7 @@
 """`dvc repro` really runs the pipeline: on a copy of the project whose params.yaml is the quick profile."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pandas as pd
 import yaml
 
 from helpers import REPO
+from lrl_utils import quick
 from lrl_utils.layout import PAPER_ATTACK, Project
 
 DVC = str(Path(sys.executable).with_name("dvc"))
@@ -26,16 +28,9 @@ def _run(args, cwd, env=None, timeout=1200):
 
 
 def test_dvc_repro_runs_every_stage_of_the_quick_profile(tmp_path, mnist_source):
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ["dvc.yaml", "lrl_utils", "notebooks", "profiles", ".dvcignore"]:
-        (shutil.copytree if (REPO / name).is_dir() else shutil.copy)(REPO / name, project / name)
-    shutil.copy(REPO / "profiles" / "quick.yaml", project / "params.yaml")
-    # The stages call `python` and `papermill`: those of this environment, as if it were activated.
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    env = {**os.environ, "LRL_MNIST_DIR": str(mnist_source), "PYTHONPATH": str(project), "PATH": path}
-    _run(["git", "init", "-q"], project)
-    _run([DVC, "init", "-q"], project)
+    # The same copy as `python -m lrl_utils.quick` makes (the README's quick-profile command).
+    project = quick.prepare(REPO, tmp_path / "project")
+    env = {**quick.environment(project), "LRL_MNIST_DIR": str(mnist_source)}
 
     log = _run([DVC, "repro"], project, env)
 
@@ -65,6 +60,7 @@ def test_dvc_repro_runs_every_stage_of_the_quick_profile(tmp_path, mnist_source)
     _assert_precision_check_runs(project, env)
     _assert_a_failed_rerun_keeps_the_last_results(project, env)
     _assert_two_workers_fill_a_recovery_the_stage_assembles(project, env)
+    _assert_the_readme_experiment_runs(project, env)
     table = (project / "results/recover/lrl/per_image.csv").read_text().splitlines()
     assert table[0] == "index,label,pred_clean,pred_adv,pred_defended,reconstruction_mse,restriction"
     assert len(table) == 1 + yaml.safe_load((project / "params.yaml").read_text())["attack"]["eval_images"]
@@ -181,3 +177,20 @@ def _assert_two_workers_fill_a_recovery_the_stage_assembles(project, env):
         assert json.loads((table.parent / "run.json").read_text())["chunks_computed"] == 0, variant
         assert table.read_bytes() == before[variant], variant
 
+
+
+def _assert_the_readme_experiment_runs(project, env):
+    """The README's `dvc exp run --temp -S ...` example, on the quick profile: it runs in a temporary copy and leaves
+    the workspace's params.yaml and results as they were; `dvc exp show` then holds the experiment's value."""
+    example = re.search(r"`(dvc exp run [^`]+)`", (REPO / "README.md").read_text()).group(1).split()
+    assert "--temp" in example  # the workspace is the user's: the example must not rewrite it
+    key, value = example[-1].split("=")
+    _run(["git", "add", "-A"], project)
+    _run(["git", "-c", "user.name=test", "-c", "user.email=test@example.org", "commit", "-qm", "quick"], project)
+    params, table = (project / "params.yaml").read_bytes(), (project / "results/ablations/runs.csv").read_bytes()
+    assert f"{key.split('.')[-1]}: {value}" not in (project / "params.yaml").read_text()
+    _run([DVC, "exp", "run", *example[3:]], project, env)
+    assert (project / "params.yaml").read_bytes() == params
+    assert (project / "results/ablations/runs.csv").read_bytes() == table
+    shown = _run([DVC, "exp", "show", "--json"], project, env)
+    assert f'"{key.split(".")[-1]}": {float(value)}' in shown, shown[:2000]

@@ -1,16 +1,24 @@
-"""Every number in the README's text comes from a committed result file: each claim below is recomputed
-from its file and must appear in the README exactly as printed. (The results table itself is rendered
-from the files and checked in test_headline.py.)"""
+"""Every number in the text of the README and of the paper (paper/*.md) comes from a committed result file: each
+claim below is recomputed from its file and must appear in the README or the paper exactly as printed; the
+README's own claims must appear in the README. (The tables are rendered from the files and checked where they are
+rendered: test_headline.py, test_grid.py, test_compute.py.)"""
 import json
+import re
 
 import pandas as pd
 import pytest
 
 from helpers import REPO
+from lrl_utils.compute import compute_table
+from lrl_utils.evaluation import accuracy_ci
 from lrl_utils.layout import Project
+from lrl_utils.paired import paired_difference
+from lrl_utils.reporting import paired_correct
 
 README = (REPO / "README.md").read_text()
+PAPER = {page.name: page.read_text() for page in sorted((REPO / "paper").glob("*.md"))}
 RESULTS = REPO / "results"
+MINUS = str.maketrans("-", "−")
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -135,8 +143,6 @@ def _claims() -> list[tuple[str, str]]:
     dcgan = quality.loc["dcgan"]
 
     return [
-        ("verdict: loss", f"by {loss:.1f} points,\np = {_scientific(metrics['mcnemar_p_value'])}"),
-        ("verdict: gain at lr 0.1", f"raises it by {gain_lr:.1f} points"),
         ("finding 1", f"right on {100 * metrics['lrl_accuracy']:.1f} % of the\nattacked images against "
                       f"{100 * metrics['defensegan_accuracy']:.1f} % with α = 0"),
         ("finding 1: discordant", f"({runs.loc['defensegan', 'only lrl right']:.0f} images right only with α = 1, "
@@ -236,7 +242,7 @@ def _claims() -> list[tuple[str, str]]:
         ("finding 11: three generators", f"it defends no better ({main_generator('author_gan'):.1f} %) than `dcgan` with "
                                          f"its worse FID ({main_generator('dcgan'):.1f} %) or `dcgan_long` "
                                          f"({main_generator('dcgan_long'):.1f} %; `grid.csv`)"),
-        ("finding 12: pair", f"(finding 2: {fragile.loc['author_convnet', 'clean, every test image %']:.2f} % clean, "
+        ("finding 12: pair", f"(above: {fragile.loc['author_convnet', 'clean, every test image %']:.2f} % clean, "
                              f"{fragile.loc['author_convnet', 'FGSM 0.7 %']:.1f} % under FGSM 0.7)"),
         ("finding 12: level", f"reaches {main.xs(0.001, level='lr')['α = 0 %'].min():.1f}–"
                               f"{main.xs(0.001, level='lr')['α = 0 %'].max():.1f} % with α = 0\nat the paper's lr"),
@@ -260,20 +266,118 @@ def _claims() -> list[tuple[str, str]]:
     ]
 
 
-@pytest.mark.parametrize("name, text", _claims(), ids=[c[0] for c in _claims()])
-def test_each_number_in_the_readme_is_the_one_its_result_file_gives(name, text):
-    # Line breaks in the README may fall anywhere: compare with whitespace collapsed.
-    assert " ".join(text.split()) in " ".join(README.split()), f"README.md, {name}: expected {text!r}"
+def _interval(row) -> str:
+    """A paired difference as the text writes it: "−4.8 [−6.9, −2.7]", "+8.7 [+6.4, +11.0]"."""
+    return f"{row['difference']:+.1f} [{row['low']:+.1f}, {row['high']:+.1f}]".translate(MINUS)
 
 
-def test_the_readme_reads_as_a_paper_with_the_table_in_its_first_screen():
+def _paper_claims() -> list[tuple[str, str]]:
+    """The numbers the paper adds to the findings: paired intervals, Holm, the compute, the review's answers."""
+    table = pd.read_csv(RESULTS / "comparisons/comparisons.csv").set_index("name")
+    counts = json.loads((RESULTS / "comparisons/metrics.json").read_text())
+    grid = table[table.family == "grid"]
+    paper_lr, lr_0p1 = table.loc["paper/lr_0.001"], table.loc["paper/lr_0.1"]
+    runs = pd.read_csv(RESULTS / "ablations/runs.csv").set_index("variant")
+    fragile = pd.read_csv(RESULTS / "classifier_fragility/summary.csv").set_index("classifier")
+    quality = pd.read_csv(RESULTS / "generator_quality/quality.csv").set_index("generator")
+    seeds = pd.read_csv(RESULTS / "grid_summary/seed_spread.csv")
+    main_seeds = seeds[seeds.classifier.eq("author_convnet") & seeds.lr.eq(0.001)].iloc[0]
+    adaptive = {name: pd.read_csv(RESULTS / f"adaptive/{name}/results.csv").set_index("target")["PGD / BPDA %"]
+                for name in ("own_seed", "eot", "known_seed")}
+    hours = compute_table(RESULTS).set_index("results folder").loc["all", "hours"]
+    best = json.loads((RESULTS / "lr_alpha_map_summary/paper_pair/metrics.json").read_text())["best_against_best"]
+    cells = [pd.read_csv(RESULTS / f"lr_alpha_map/paper_pair/{best[k]}/per_image.csv") for k in ("best alpha 0", "best alpha > 0")]
+    best_diff = paired_difference(*paired_correct(*cells))
+    levels = table.loc[["alpha_0p03", "alpha_0p1", "alpha_0p3", "moments", "sphere"]]
+    assert levels[["low", "high"]].abs().max().max() < 1.5  # "level with α = 0 within about ±1.5 points"
+    assert (quality.loc[["dcgan", "dcgan_long", "author_gan"], "inversion accuracy %"] == 99.0).all()
+    inversion = quality.loc["dcgan"]
+    grid_lr = {lr: counts["grid alone, Holm"][f"lr_{lr}"] for lr in ("0.001", "0.1")}
+    per_lr = {lr: len(grid[grid.lr == float(lr)]) for lr in ("0.001", "0.1")}
+    all_holm = {lr: counts[f"grid/lr_{lr}"]["significant Holm"] for lr in ("0.001", "0.1")}
+    assert (grid[grid.lr == 0.001].difference < 0).all() and (grid[grid.lr == 0.1].difference > 0).all()
+    # "at lr 0.03, significant after Holm's adjustment on the main pair, not on the paper's pair"
+    assert table.loc["main_pair/lr0.03_alpha1", "Holm p"] < 0.05 <= table.loc["paper_pair/lr0.03_alpha1", "Holm p"]
+    undefended = accuracy_ci(pd.read_csv(RESULTS / "recover/defensegan/per_image.csv").eval("pred_adv == label"))
+    lr_row = pd.read_csv(RESULTS / "grid_summary/grid.csv").set_index(["network", "lr"])
+    at = {lr: lr_row.loc[("paper", lr)] for lr in (0.001, 0.1)}
+
+    def wilson(row, column):
+        return f"{row[f'{column} %']:.1f} % ({row[f'{column} low %']:.1f}–{row[f'{column} high %']:.1f})"
+
+    gains = [adaptive[n]["lrl"] - adaptive[n]["defensegan"] for n in ("own_seed", "eot", "known_seed")]
+    pairs = len(grid[["classifier", "generator"]].drop_duplicates())
+    return [
+        ("verdict: paper's lr", f"α = 1 − α = 0 is {_interval(paper_lr)} points"),
+        ("verdict: every test image", _interval(table.loc["02_fgsm_every_test_image"])),
+        ("verdict: lr 0.1", f"by {_interval(lr_0p1)}"),
+        ("verdict: Wilson at lr 0.1", f"({at[0.1]['α = 0 %']:.1f} % and {at[0.1]['α = 1 %']:.1f} %)"),
+        ("claims: undefended", f"{100 * undefended['accuracy']:.1f} % ({100 * undefended['ci_low']:.1f}–"
+                               f"{100 * undefended['ci_high']:.1f})"),
+        ("claims: α = 0", wilson(at[0.001], "α = 0")),
+        ("claims: α = 0 at lr 0.1", wilson(at[0.1], "α = 0")),
+        ("claims: sampled reference", f"{_interval(table.loc['w1_samples'])} (`w1_samples`"),
+        ("claims: EOT", f"{adaptive['eot']['defensegan']:.1f} % (α = 0) and {adaptive['eot']['lrl']:.1f} % (α = 1)"),
+        ("why: variants", f"W₁ to a fresh sample is {_interval(table.loc['w1_samples'])} and the Gaussian prior "
+                          f"{_interval(table.loc['gaussian_nll'])}"),
+        ("why: inversion", f"read right {inversion['inversion accuracy %']:.1f} % of the time "
+                           f"({inversion['inversion low %']:.1f}–{inversion['inversion high %']:.1f})"),
+        ("helps: level", f"the interval is {_interval(table.loc['paper_pair/lr0.01_alpha1'])}"),
+        ("helps: best against best", f"p = {best['McNemar p']:.2f}): {_interval(best_diff)} points"),
+        ("setting: intervals", f"at the paper's setting it is {_interval(paper_lr)} points, on every test image "
+                               f"{_interval(table.loc['02_fgsm_every_test_image'])}, and at lr 0.1 {_interval(lr_0p1)}"),
+        ("setting: comparisons", f"{counts['comparisons']} in all"),
+        ("setting: Holm", f"adjustment over all {counts['comparisons']}; {counts['significant Holm']} stay below 0.05"),
+        ("setting: grid Holm", f"over the grid's {len(grid)} alone it leaves {grid_lr['0.001']} of {per_lr['0.001']} "
+                               f"significant at lr 0.001 and {grid_lr['0.1']} of {per_lr['0.1']} at lr 0.1"),
+        ("networks: grid Holm", f"{grid_lr['0.001']} of {per_lr['0.001']} stay significant at lr 0.001 and "
+                                f"{grid_lr['0.1']} of {per_lr['0.1']}"),
+        ("threats: comparisons", f"The {counts['comparisons']} comparisons of"),
+        ("threats: restarts", f"α = 0 moved by up to {main_seeds['α = 0 % max'] - main_seeds['α = 0 % min']:.1f} points "
+                              f"and the gain at lr 0.001 ranged from {main_seeds['α = 1 − α = 0 min']:.1f} to "
+                              f"{main_seeds['α = 1 − α = 0 max']:.1f}".translate(MINUS)),
+        ("threats: sampled", f"also lowers the accuracy: {_interval(table.loc['w1_samples'])} points"),
+        ("adaptive: gains", "(" + ", ".join(f"{g:.1f}" for g in gains[:-1]).translate(MINUS) + f" and "
+                            f"{gains[-1]:.1f}".translate(MINUS) + " points)"),
+        ("helps: lr 0.01", f"on these 1000 images by {_interval(table.loc['lr_0p01_alpha1'])} points"),
+        ("networks: Model B", f"Model B's\ndifference, {_interval(table.loc['model_b/lr_0.001'])}, is no evidence"),
+        ("claims: grid Holm", f"below zero in all {per_lr['0.001']} comparisons at lr 0.001 ({all_holm['0.001']} significant "
+                              f"after Holm over all {counts['comparisons']}), above in all {per_lr['0.1']} at lr 0.1 "
+                              f"({all_holm['0.1']} significant)"),
+        ("networks: Holm over all", f"over all {counts['comparisons']} comparisons of the paper {all_holm['0.001']} and "
+                                    f"{all_holm['0.1']}"),
+        ("claims: EOT p", f"on 100 images (p = {json.loads((RESULTS / 'adaptive/eot/metrics.json').read_text())['mcnemar_p_lrl_vs_defensegan']:.2f})"),
+        ("readme: compute", f"about {10 * round(hours / 10):.0f} hours of 2 CPU cores"),
+        ("performance: compute", f"everything about {10 * round(hours / 10):.0f} h of compute"),
+        ("in full: PGD", f"a 10-step PGD takes every classifier here to {fragile['PGD %'].max():.1f} % or less"),
+        ("abstract: pairs", f"Over {pairs} pairs of classifier and generator"),
+        ("abstract: from lr 0.03", f"(from lr {table[(table.family == 'map') & (table.alpha == 1) & (table.difference > 0) & (table['McNemar p'] < 0.05)].lr.min():g} on)"),
+    ]
+
+
+README_CLAIMS = ("verdict: paper's lr", "verdict: lr 0.1", "readme: compute")
+
+
+def _corpus() -> str:
+    return " ".join(" ".join([README, *PAPER.values()]).split())
+
+
+@pytest.mark.parametrize("name, text", _claims() + _paper_claims(), ids=[c[0] for c in _claims() + _paper_claims()])
+def test_each_number_in_the_text_is_the_one_its_result_file_gives(name, text):
+    # Line breaks may fall anywhere: compare with whitespace collapsed.
+    assert " ".join(text.split()) in _corpus(), f"README.md or paper/*.md, {name}: expected {text!r}"
+    if name in README_CLAIMS:
+        assert " ".join(text.split()) in " ".join(README.split()), f"README.md, {name}: expected {text!r}"
+
+
+def test_the_readme_is_a_front_door():
     lines = README.splitlines()
-    assert len(lines) <= 235
-    table_line = next(i for i, line in enumerate(lines) if line.startswith("| *paper (reported)"))
-    assert table_line < 40  # the first screen: the claim, then the table beside the paper's numbers
-    for heading in ("## Results", "## Findings", "## Reproduce", "### Requirements", "## Pre-trained models",
-                    "## Tests"):
+    assert len(lines) <= 120
+    first_screen = "\n".join(lines[:30])
+    assert "**Verdict:" in first_screen and "95 % paired interval" in first_screen
+    assert "![" in first_screen and "results/comparisons/forest.png" in first_screen
+    assert "(results/paper/reproduction.pdf)" in first_screen and "build/paper/html/index.html" in first_screen
+    for heading in ("## Results", "## What to run", "## Tests"):
         assert heading in lines, heading
-    for page in ("docs/results_in_full.md", "docs/pipeline.md", "docs/performance.md", "docs/lab_notes.md",
-                 "docs/bad_input.md"):
-        assert f"]({page})" in README and (REPO / page).is_file(), page
+    for target in re.findall(r"\]\(([^)#]+)", README):  # every link points at a file of the repository
+        assert (REPO / target).exists(), target
