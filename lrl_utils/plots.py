@@ -172,27 +172,28 @@ def fragility(table: pd.DataFrame, paper: tuple[float, float] | None = None, pat
 
 
 def grid_accuracy(table: pd.DataFrame, path=None):
-    """Defended accuracy (95 % CI bars) of α = 0 and α = 1, one panel per recovery lr and one group of bars per
-    network in it, the undefended accuracy as a black tick, McNemar's p above each group (rows of
-    grid.grid_table)."""
-    seeds = table["restart seed"].nunique() > 1  # name each group's restarts when they differ
+    """Defended accuracy (95 % CI bars) of α = 0 and α = 1, one panel per recovery lr side by side and one pair of
+    horizontal bars per network, the undefended accuracy as a black tick, McNemar's p at the right (rows of
+    grid.grid_table). Networks run down the page, so that 21 of them stay legible at a page's width."""
+    seeds = table["restart seed"].nunique() > 1  # name each network's restarts when they differ
     lrs = list(dict.fromkeys(table["lr"]))
     networks = len(table) // len(lrs)
-    fig, axes = plt.subplots(len(lrs), 1, figsize=(max(6.4, 1.05 * networks + 1), 3.3 * len(lrs)), squeeze=False)
-    for ax, lr in zip(axes[:, 0], lrs):
+    fig, axes = plt.subplots(1, len(lrs), figsize=(5.2 * len(lrs), 0.42 * networks + 1.6), sharey=True, squeeze=False)
+    for ax, lr in zip(axes[0], lrs):
         rows = table[table["lr"] == lr].reset_index(drop=True)
-        x = np.arange(len(rows))
-        for offset, name in [(-0.2, "α = 0"), (0.2, "α = 1")]:
+        y = np.arange(len(rows))[::-1]
+        for offset, name in [(0.2, "α = 0"), (-0.2, "α = 1")]:
             err = [rows[f"{name} %"] - rows[f"{name} low %"], rows[f"{name} high %"] - rows[f"{name} %"]]
-            ax.bar(x + offset, rows[f"{name} %"], 0.4, yerr=err, capsize=3, label=name)
-        ax.plot(x, rows["no defense %"], "_", ms=20, mew=2, color="black", label="no defense")
-        for xi, (top, p) in enumerate(zip(rows[["α = 0 high %", "α = 1 high %"]].max(axis=1), rows["McNemar p"])):
-            ax.text(xi, top + 2, f"p = {p:.2g}", ha="center", fontsize=7)
-        labels = [f"{classifier}\n{generator}" + (f"\nseed {seed}" if seeds else "")
-                  for classifier, generator, seed in rows[["classifier", "generator", "restart seed"]].values]
-        ax.set_xticks(x, labels, fontsize=7), ax.set_ylabel("accuracy under FGSM (%)"), ax.set_ylim(0, 105)
-        ax.set_title(f"recovery lr {lr:g}", fontsize=9), ax.grid(axis="y", alpha=0.3)
-    axes[0, 0].legend(fontsize=8, ncol=3, loc="upper right")
+            ax.barh(y + offset, rows[f"{name} %"], 0.4, xerr=err, capsize=2, label=name)
+        ax.plot(rows["no defense %"], y, "|", ms=12, mew=2, color="black", label="no defense")
+        for yi, p in zip(y, rows["McNemar p"]):
+            ax.text(101, yi, f"p = {p:.2g}", va="center", fontsize=7)
+        ax.set_xlim(0, 118), ax.set_xlabel("accuracy under FGSM (%)"), ax.grid(axis="x", alpha=0.3)
+        ax.set_title(f"recovery lr {lr:g}", fontsize=9)
+    labels = [f"{classifier} · {generator}" + (f" · seed {seed}" if seeds else "")
+              for classifier, generator, seed in table[table["lr"] == lrs[0]][["classifier", "generator", "restart seed"]].values]
+    axes[0, 0].set_yticks(np.arange(networks)[::-1], labels, fontsize=7)
+    axes[0, 0].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=3)  # below: bars fill the axes
     fig.suptitle("α = 1 against α = 0 on each classifier and generator (95 % CI; seed: the restarts')", fontsize=10)
     fig.tight_layout()
     return _finish(fig, path)
@@ -209,7 +210,8 @@ def lr_alpha_heatmaps(table: pd.DataFrame, title: str, path=None):
               ("α's gain over α = 0 (points), McNemar p", gain, "RdBu", max(1.0, np.nanmax(np.abs(gain))), "{:+.1f}"),
               ("mean L2 distance z moved from its init", grid("mean L2 moved"), "magma", None, "{:.2f}")]
     p = grid("McNemar p")
-    fig, axes = plt.subplots(1, 3, figsize=(14, 0.55 * len(lrs) + 2.2))
+    # One panel under the other, so that the cells' numbers stay legible at a page's width.
+    fig, axes = plt.subplots(3, 1, figsize=(6.4, 3 * (0.5 * len(lrs) + 1.3)))
     for ax, (panel_title, values, cmap, limit, fmt) in zip(axes, panels):
         image = ax.imshow(values, cmap=cmap, aspect="auto",
                           **({"vmin": -limit, "vmax": limit} if limit else {}))
@@ -217,7 +219,7 @@ def lr_alpha_heatmaps(table: pd.DataFrame, title: str, path=None):
             text = fmt.format(value) + (f"\np {p[i, j]:.2g}" if limit and not np.isnan(p[i, j]) else "")
             shade = image.norm(value)  # white text on the colormap's dark end(s)
             dark = abs(shade - 0.5) > 0.3 if limit else shade < 0.5
-            ax.text(j, i, text, ha="center", va="center", fontsize=7, color="white" if dark else "black")
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if dark else "black")
         ax.set_xticks(range(len(alphas)), [f"{a:g}" for a in alphas]), ax.set_xlabel("α")
         ax.set_yticks(range(len(lrs)), [f"{lr:g}" for lr in lrs]), ax.set_ylabel("recovery lr")
         ax.set_title(panel_title, fontsize=9)
