@@ -76,7 +76,7 @@ def alpha_sweep(runs: pd.DataFrame, paper: dict | None = None, path=None):
     """Defended accuracy (95 % CI bars), mean reconstruction MSE and mean W1 against alpha.
     ``runs``: rows of ablations.runs_table with an ``alpha`` column; ``paper``: alpha -> reported accuracy %."""
     runs = runs.sort_values("alpha")
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.3))  # at most about 1100 px: `dvc plots show` does not scale images
     err = [runs["accuracy %"] - runs["ci low %"], runs["ci high %"] - runs["accuracy %"]]
     axes[0].errorbar(runs["alpha"], runs["accuracy %"], yerr=err, marker="o", capsize=3, label="this repo")
     if paper:
@@ -233,7 +233,7 @@ def generator_quality(table: pd.DataFrame, path=None):
     """Rows of the generator measures (generator_quality.quality_row): FID (lower is better), precision and
     recall, and the attacked classifier's accuracy on the inverted clean images (95 % CI bars)."""
     names, x = table["generator"].tolist(), np.arange(len(table))
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.3))  # at most about 1100 px: `dvc plots show` does not scale images
     axes[0].bar(x, table["FID"], color="tab:gray"), axes[0].set_title("FID (lower is better)", fontsize=9)
     for offset, name in [(-0.2, "precision"), (0.2, "recall")]:
         axes[1].bar(x + offset, table[name], 0.4, label=name)
