@@ -316,7 +316,7 @@ def _paper_claims() -> list[tuple[str, str]]:
                                f"{100 * undefended['ci_high']:.1f})"),
         ("claims: α = 0", wilson(at[0.001], "α = 0")),
         ("claims: α = 0 at lr 0.1", wilson(at[0.1], "α = 0")),
-        ("claims: sampled reference", f"{_interval(table.loc['w1_samples'])} (`w1_samples`"),
+        ("claims: sampled reference", f"{_interval(table.loc['w1_samples'])} at lr 0.001 (`w1_samples`"),
         ("claims: EOT", f"{adaptive['eot']['defensegan']:.1f} % (α = 0) and {adaptive['eot']['lrl']:.1f} % (α = 1)"),
         ("why: variants", f"W₁ to a fresh sample is {_interval(table.loc['w1_samples'])} and the Gaussian prior "
                           f"{_interval(table.loc['gaussian_nll'])}"),
@@ -339,6 +339,11 @@ def _paper_claims() -> list[tuple[str, str]]:
         ("threats: sampled", f"also lowers the accuracy: {_interval(table.loc['w1_samples'])} points"),
         ("adaptive: gains", "(" + ", ".join(f"{g:.1f}" for g in gains[:-1]).translate(MINUS) + f" and "
                             f"{gains[-1]:.1f}".translate(MINUS) + " points)"),
+        ("claims: sampled at lr 0.1", f"{_interval(table.loc['w1_samples_lr_0p1'])} at lr 0.1 (`w1_samples_lr_0p1`)"),
+        ("helps: sampled at lr 0.1", f"the gain at lr 0.1 is {_interval(table.loc['w1_samples_lr_0p1'])} points"),
+        ("threats: both readings", f"at lr 0.1 both raise it ({_interval(lr_0p1)} and "
+                                   f"{_interval(table.loc['w1_samples_lr_0p1'])} points)"),
+        ("setting: conservative", f"It is conservative over {counts['comparisons']} tests"),
         ("helps: lr 0.01", f"on these 1000 images by {_interval(table.loc['lr_0p01_alpha1'])} points"),
         ("networks: Model B", f"Model B's\ndifference, {_interval(table.loc['model_b/lr_0.001'])}, is no evidence"),
         ("claims: grid Holm", f"below zero in all {per_lr['0.001']} comparisons at lr 0.001 ({all_holm['0.001']} significant "
