@@ -7,7 +7,8 @@ figure's caption can link the notebook that made it. Then
 - Sphinx (MyST-NB, sphinx-book-theme, sphinxcontrib-bibtex) builds the HTML site, notebooks as executed;
 - Sphinx builds the article alone (root `pdf`: the article and its appendix, not the notebooks) as one
   HTML page, and headless Chromium prints it to the PDF, whose creation dates are then fixed so that the
-  same sources give the same bytes.
+  same sources give the same bytes on an idle machine (on a loaded one a line can land a fraction of a point
+  apart; the text is always the same).
 
 Nothing is executed and nothing under paper/ or results/ is written, except the PDF.
 """
@@ -104,7 +105,7 @@ def print_pdf(page: Path, pdf: Path) -> Path:
 
 def fixed_dates(pdf: bytes) -> bytes:
     """The PDF with its creation and modification dates replaced by a fixed one of the same length, so that
-    its byte offsets (the cross-reference table) stay valid and two builds of the same pages are equal."""
+    its byte offsets (the cross-reference table) stay valid and two prints of the same pages can be equal."""
     def fix(match: re.Match) -> bytes:
         return match.group(1) + re.sub(rb"\d", b"0", match.group(2))
     return re.sub(rb"(/(?:CreationDate|ModDate)\s*\(D:)([^)]*)", fix, pdf)
